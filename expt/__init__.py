@@ -1,0 +1,1 @@
+"""expt: record every machine-learning experiment (Sacred-compatible)."""
