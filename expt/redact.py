@@ -1,0 +1,86 @@
+"""Removing credentials from text before it is stored: URLs, command lines, option values.
+
+Stored runs must never hold a password, so every string that may carry one (observer URLs on
+the command line, the git remote, captured environment variables) passes through here.
+
+Rules:
+- the user-info part of any ``scheme://user:password@host`` URL becomes ``***``, and so does a
+  user-only token (``https://TOKEN@github.com``); a bare user name is kept only for SSH-style
+  schemes, where it is not a secret (``ssh://git@github.com/...``);
+- on a command line, the value of an option whose name looks secret (``--password=x``,
+  ``--token x``, ``--api-key x``) becomes ``***``.
+
+The user-info is everything from ``scheme://`` to the last ``@`` before the host's end (``/``,
+``?``, ``#``, whitespace or a quote), so an unencoded ``@`` inside a password is still caught.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+MASK = "***"
+
+# scheme://  then user-info up to the last '@' before the authority ends.
+_URL_CREDENTIALS = re.compile(
+    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/?#\s\"'<>]*)@"
+)
+# Schemes where a user name alone ("git@") is an account name, not a secret.
+_SSH_SCHEMES = {"ssh", "git+ssh", "ssh+git", "sftp", "svn+ssh", "scp", "rsync"}
+# Option names with a secret word as one of their parts: --password, --db-passwd, --api_key,
+# --github-token (but not --tokenizer).
+_SECRET_OPTION = re.compile(
+    r"^-{1,2}(?:[A-Za-z0-9]*[_.\-])*"
+    r"(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key"
+    r"|private[_\-]?key|credentials?|auth)"
+    r"(?:[_.\-][A-Za-z0-9_.\-]*)?$",
+    re.IGNORECASE,
+)
+
+
+def _mask_userinfo(match: re.Match) -> str:
+    scheme, userinfo = match.group("scheme"), match.group("userinfo")
+    if not userinfo:
+        return match.group(0)
+    if ":" not in userinfo and scheme[:-3].lower() in _SSH_SCHEMES:
+        return match.group(0)
+    return f"{scheme}{MASK}@"
+
+
+def redact_url(text: str) -> str:
+    """`text` with the credentials of every URL in it replaced by ``***``."""
+    if "@" not in text:  # the common case costs one scan
+        return text
+    return _URL_CREDENTIALS.sub(_mask_userinfo, text)
+
+
+def is_secret_option(arg: str) -> bool:
+    """True for an option name (without ``=value``) whose value should not be stored."""
+    return bool(_SECRET_OPTION.match(arg))
+
+
+def redact_argv(argv: Sequence[str]) -> list[str]:
+    """A copy of `argv` with URL credentials and the values of secret-looking options masked.
+
+    ``--password=x`` becomes ``--password=***``; ``--token x`` masks the next argument unless it
+    is itself an option (``--token --verbose``: then ``--token`` was a flag).
+    """
+    out: list[str] = []
+    mask_next = False
+    for arg in argv:
+        arg = str(arg)
+        if mask_next:
+            mask_next = False
+            if not arg.startswith("--"):
+                out.append(MASK)
+                continue
+        if arg.startswith("-"):
+            name, eq, _value = arg.partition("=")
+            if is_secret_option(name):
+                if eq:
+                    out.append(f"{name}={MASK}")
+                else:
+                    out.append(arg)
+                    mask_next = True
+                continue
+        out.append(redact_url(arg))
+    return out
