@@ -1,0 +1,260 @@
+"""FileStorageObserver: one folder per run, in Sacred's on-disk layout.
+
+Layout (the same files and JSON keys Sacred 0.8.7 writes, so tools that read Sacred's file
+store read ours)::
+
+    basedir/
+      _sources/<stem>_<md5><ext>      source files, stored once and shared by all runs
+      _resources/<stem>_<md5><ext>    files the runs read, the same way
+      <id>/run.json                   experiment, command, host, start_time, meta, status,
+                                      resources, artifacts, heartbeat, stop_time, result,
+                                      fail_trace
+      <id>/config.json  info.json  metrics.json  cout.txt  <artifacts>
+
+What differs from Sacred, on purpose: every JSON file is replaced atomically (a crash leaves
+the old file or the new one, never half of one); cout.txt is only ever appended to; metrics.json
+is rebuilt from already-encoded points (see :mod:`.metrics`); run ids, artifact names and
+source paths cannot leave their folders; the caller's ``ex_info`` is not modified.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from expt.events import COMPLETED, FAILED, QUEUED, RUNNING, RunObserver
+from expt.observer_options import ObserverOption
+from expt.serialize import to_json_safe, write_text_atomic
+
+from .metrics import MetricsFile
+from .paths import (RESERVED_NAMES, RunDirExistsError, UnsafePathError, check_inside,
+                    claim_named_dir, claim_numeric_dir, copy_atomic, safe_relative_name,
+                    store_by_content)
+
+__all__ = ["FileStorageObserver", "FileStorageOption", "RunDirExistsError", "UnsafePathError",
+           "RESERVED_NAMES"]
+
+log = logging.getLogger("observers.file_storage")
+DEFAULT_FILE_STORAGE_PRIORITY = 20
+
+
+def _iso(t: Any) -> Any:
+    return t.isoformat() if isinstance(t, datetime) else t
+
+
+def _json_text(value: Any) -> str:
+    # sort_keys and indent=2, as Sacred writes them, so the files diff cleanly against Sacred's.
+    return json.dumps(to_json_safe(value), sort_keys=True, indent=2)
+
+
+class FileStorageObserver(RunObserver):
+    """Store each run in ``basedir/<id>/`` (see the module docstring for the layout).
+
+    ``copy_sources=False`` records the sources' own paths instead of copying them;
+    ``copy_artifacts=False`` lists artifacts in run.json without copying the files, and (as in
+    Sacred) refers to resources already inside `basedir` instead of copying them.
+    """
+
+    def __init__(self, basedir: str | os.PathLike, *, resource_dir: str | os.PathLike | None = None,
+                 source_dir: str | os.PathLike | None = None,
+                 priority: int = DEFAULT_FILE_STORAGE_PRIORITY, copy_artifacts: bool = True,
+                 copy_sources: bool = True):
+        self.basedir = os.fspath(basedir)
+        self.resource_dir = Path(resource_dir) if resource_dir else Path(basedir) / "_resources"
+        self.source_dir = Path(source_dir) if source_dir else Path(basedir) / "_sources"
+        self.priority = priority
+        self.copy_artifacts = copy_artifacts
+        self.copy_sources = copy_sources
+        self._lock = threading.RLock()  # heartbeats may come from another thread
+        self._reset()
+
+    def __repr__(self) -> str:
+        return f"FileStorageObserver({self.basedir!r})"
+
+    def _reset(self) -> None:
+        self.dir: str | None = None        # this run's folder (Sacred's attribute name)
+        self.run_id: Any = None
+        self.run_entry: dict | None = None
+        self.config: dict | None = None
+        self.info: dict | None = None
+        self._cout_len = 0                  # length of captured_out already in cout.txt
+        self._info_text: str | None = None
+        self._metrics: MetricsFile | None = None
+
+    # ----------------------------------------------------------------- run folder and files
+    def _make_run_dir(self, _id: Any) -> Any:
+        if _id is None:
+            run_id, self.dir = claim_numeric_dir(self.basedir)
+        else:
+            run_id, self.dir = _id, claim_named_dir(self.basedir, _id)
+        self.run_id = run_id
+        self._metrics = MetricsFile(os.path.join(self.dir, "metrics.json"))
+        return run_id
+
+    def _save_json(self, value: Any, filename: str) -> str:
+        text = _json_text(value)
+        write_text_atomic(os.path.join(self.dir, filename), text)
+        return text
+
+    def _save_run(self) -> None:
+        self._save_json(self.run_entry, "run.json")
+
+    def _save_sources(self, ex_info: dict) -> list[list[str]]:
+        """Sacred's ``[name, path relative to basedir]`` pairs, copying into _sources."""
+        base_dir = ex_info.get("base_dir") or os.getcwd()
+        stored = []
+        for entry in ex_info.get("sources", ()):
+            name = entry[0]
+            abspath = os.path.join(base_dir, name)
+            store_path = abspath
+            if self.copy_sources:
+                try:
+                    store_path = store_by_content(abspath, os.fspath(self.source_dir))
+                except OSError as e:
+                    log.warning("Source file %s could not be stored: %s", abspath, e)
+            stored.append([name, os.path.relpath(store_path, self.basedir)])
+        return stored
+
+    def _new_entry(self, ex_info: dict, command: str, host_info: dict, meta_info: dict,
+                   status: str) -> dict:
+        experiment = dict(ex_info)  # a copy: later observers must see the original sources
+        experiment["sources"] = self._save_sources(ex_info)
+        return {"experiment": experiment, "command": command, "host": dict(host_info),
+                "meta": meta_info, "status": status}
+
+    # ----------------------------------------------------------------------------- events
+    def queued_event(self, ex_info: dict, command: str, host_info: dict, queue_time: datetime,
+                     config: dict, meta_info: dict, _id: Any) -> Any:
+        """Create the run folder with status QUEUED; returns the run id."""
+        with self._lock:
+            self._reset()
+            run_id = self._make_run_dir(_id)
+            self.run_entry = self._new_entry(ex_info, command, host_info, meta_info, QUEUED)
+            self.run_entry["queue_time"] = _iso(queue_time)
+            self.config, self.info = config, {}
+            self._save_run()
+            self._save_json(config, "config.json")
+            return run_id
+
+    def started_event(self, ex_info: dict, command: str, host_info: dict, start_time: datetime,
+                      config: dict, meta_info: dict, _id: Any) -> Any:
+        """Claim the run folder, store sources, write run.json and config.json; returns the id."""
+        with self._lock:
+            self._reset()
+            run_id = self._make_run_dir(_id)
+            entry = self._new_entry(ex_info, command, host_info, meta_info, RUNNING)
+            entry.update(start_time=_iso(start_time), resources=[], artifacts=[], heartbeat=None)
+            self.run_entry, self.config, self.info = entry, config, {}
+            self._save_run()
+            self._save_json(config, "config.json")
+            open(os.path.join(self.dir, "cout.txt"), "wb").close()
+            return run_id
+
+    def heartbeat_event(self, info: dict, captured_out: str, beat_time: datetime, result: Any,
+                        output_delta: str | None = None) -> None:
+        """Append the new output to cout.txt; rewrite run.json (and info.json if it changed)."""
+        with self._lock:
+            if self.run_entry is None:
+                return
+            if output_delta is None:  # a dispatcher that only sends the whole output
+                output_delta = (captured_out or "")[self._cout_len:]
+            if captured_out is not None:
+                self._cout_len = len(captured_out)
+            if output_delta:
+                with open(os.path.join(self.dir, "cout.txt"), "ab") as f:
+                    f.write(output_delta.encode("utf-8", errors="replace"))
+            self.run_entry["heartbeat"] = _iso(beat_time)
+            self.run_entry["result"] = result
+            self._save_run()
+            self.info = info
+            if info:
+                text = _json_text(info)
+                if text != self._info_text:
+                    write_text_atomic(os.path.join(self.dir, "info.json"), text)
+                    self._info_text = text
+
+    def _finish(self, **fields: Any) -> None:
+        with self._lock:
+            if self.run_entry is None:
+                return
+            self.run_entry.update(fields)
+            self._save_run()
+
+    def completed_event(self, stop_time: datetime, result: Any) -> None:
+        """Record stop_time, result and status COMPLETED."""
+        self._finish(stop_time=_iso(stop_time), result=result, status=COMPLETED)
+
+    def interrupted_event(self, interrupt_time: datetime, status: str) -> None:
+        """Record stop_time and the interruption status (INTERRUPTED, TIMEOUT, ...)."""
+        self._finish(stop_time=_iso(interrupt_time), status=status)
+
+    def failed_event(self, fail_time: datetime, fail_trace: list[str]) -> None:
+        """Record stop_time, status FAILED and the formatted traceback."""
+        self._finish(stop_time=_iso(fail_time), status=FAILED, fail_trace=list(fail_trace))
+
+    def resource_event(self, filename: str) -> None:
+        """Store the file the run read in _resources (once per content) and list it."""
+        with self._lock:
+            if self.run_entry is None:
+                return
+            filename = os.fspath(filename)
+            inside = _is_inside(filename, self.basedir)
+            if inside and not self.copy_artifacts:
+                store_path = filename
+            else:
+                store_path = store_by_content(filename, os.fspath(self.resource_dir))
+            pair = [filename, store_path]
+            if pair not in self.run_entry["resources"]:
+                self.run_entry["resources"].append(pair)
+                self._save_run()
+
+    def artifact_event(self, name: str, filename: str, metadata: dict | None = None,
+                       content_type: str | None = None) -> None:
+        """Copy the file into the run folder as `name` (which must stay inside it)."""
+        with self._lock:
+            if self.run_entry is None:
+                return
+            relative = safe_relative_name(name)
+            if self.copy_artifacts:
+                dest = os.path.join(self.dir, relative)
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                check_inside(dest, self.dir, "artifact name", name)
+                if not _same_file(filename, dest):
+                    copy_atomic(os.fspath(filename), dest)
+            stored_name = relative.replace(os.sep, "/")
+            if stored_name not in self.run_entry["artifacts"]:
+                self.run_entry["artifacts"].append(stored_name)
+            self._save_run()
+
+    def log_metrics(self, metrics_by_name: dict, info: dict) -> None:
+        """Add the new points to metrics.json (rewritten atomically, history not re-encoded)."""
+        with self._lock:
+            if self._metrics is None:
+                return
+            if self._metrics.add(metrics_by_name):
+                self._metrics.write()
+
+    def join(self) -> None:
+        """Nothing to wait for: every event is written before its method returns."""
+
+
+def _is_inside(path: str, folder: str) -> bool:
+    real_folder = os.path.realpath(folder)
+    return os.path.commonpath([real_folder, os.path.realpath(path)]) == real_folder
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+FileStorageOption = ObserverOption(
+    short="-F", long="--file_storage", metavar="DIR",
+    help="Store each run in a numbered folder inside DIR (Sacred's file-storage layout).",
+    factory=FileStorageObserver)

@@ -1,0 +1,174 @@
+"""Run folders and file names inside a file store: safe ids, safe names, atomic copies.
+
+Run ids are claimed with ``os.mkdir``, which is atomic: when many processes start runs in the
+same folder at once, each number goes to exactly one of them. Every name that comes from a user
+(a run id, an artifact name) is checked so that it stays inside its folder.
+"""
+from __future__ import annotations
+
+import hashlib
+import itertools
+import os
+import shutil
+import threading
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Iterable
+
+from expt.errors import ObserverError
+
+# Files the observer writes itself; an artifact may not replace them.
+RESERVED_NAMES = ("run.json", "config.json", "cout.txt", "metrics.json", "info.json")
+
+_tmp_counter = itertools.count()
+
+
+class UnsafePathError(ObserverError, ValueError):
+    """A run id or artifact name would write outside its folder or over the observer's files."""
+
+    def __init__(self, what: str, value: object, reason: str):
+        self.what = what
+        self.value = value
+        super().__init__(f"Refusing {what} {value!r}: {reason}")
+
+
+class RunDirExistsError(ObserverError, FileExistsError):
+    """A run id chosen by the user (or another observer) names a folder that already exists."""
+
+    def __init__(self, run_id: object, path: str):
+        self.run_id = run_id
+        self.path = path
+        super().__init__(
+            f"Run folder {path!r} already exists, so run id {run_id!r} is taken. Choose another "
+            "id, or leave the id unset to get the next free number.")
+
+
+def run_dir_name(run_id: object) -> str:
+    """The folder name for a given run id, refusing ids that are not one plain path part."""
+    name = str(run_id)
+    if not name.strip():
+        raise UnsafePathError("run id", run_id, "it is empty.")
+    if name in (".", ".."):
+        raise UnsafePathError("run id", run_id, "it names the folder itself or its parent.")
+    if any(sep in name for sep in ("/", "\\", os.sep, "\0")) or os.path.isabs(name):
+        raise UnsafePathError(
+            "run id", run_id, "a run id is a folder name and may not contain path separators.")
+    if name.startswith("_"):
+        raise UnsafePathError(
+            "run id", run_id, "names starting with '_' are kept for the store's own folders "
+            "(_sources, _resources).")
+    return name
+
+
+def _max_numeric_id(basedir: str) -> int:
+    with os.scandir(basedir) as entries:
+        ids = [int(e.name) for e in entries if e.name.isdigit() and e.is_dir()]
+    return max(ids, default=0)
+
+
+def claim_numeric_dir(basedir: str) -> tuple[int, str]:
+    """Create ``basedir/<n>`` for the next free number n and return (n, path).
+
+    The folder is scanned once; a number another process took in the meantime shows up as
+    FileExistsError and the next number is tried, so no two runs ever share a folder.
+    """
+    os.makedirs(basedir, exist_ok=True)
+    number = _max_numeric_id(basedir) + 1
+    while True:
+        path = os.path.join(basedir, str(number))
+        try:
+            os.mkdir(path)
+            return number, path
+        except FileExistsError:
+            number += 1
+
+
+def claim_named_dir(basedir: str, run_id: object) -> str:
+    """Create ``basedir/<run_id>`` for an id chosen elsewhere; refuse an existing folder."""
+    path = os.path.join(basedir, run_dir_name(run_id))
+    os.makedirs(basedir, exist_ok=True)
+    try:
+        os.mkdir(path)
+    except FileExistsError:
+        raise RunDirExistsError(run_id, path) from None
+    return path
+
+
+def safe_relative_name(name: object, what: str = "artifact name") -> str:
+    """`name` as a relative path that stays inside its folder (sub-folders allowed)."""
+    text = os.fspath(name) if isinstance(name, os.PathLike) else str(name)
+    if "\0" in text:
+        raise UnsafePathError(what, name, "it contains a NUL character.")
+    if os.path.isabs(text) or PureWindowsPath(text).anchor or text.startswith(("/", "\\")):
+        raise UnsafePathError(what, name, "it is an absolute path; use a name relative to the "
+                                          "run folder, such as 'model.pkl' or 'plots/loss.png'.")
+    parts = [p for p in PurePosixPath(text.replace("\\", "/")).parts if p not in ("", ".")]
+    if not parts:
+        raise UnsafePathError(what, name, "it is empty.")
+    if ".." in parts:
+        raise UnsafePathError(what, name, "'..' would leave the run folder.")
+    if len(parts) == 1 and parts[0] in RESERVED_NAMES:
+        raise UnsafePathError(
+            what, name, f"the observer writes {parts[0]} itself ({', '.join(RESERVED_NAMES)} "
+                        "are reserved); give the artifact another name.")
+    return os.path.join(*parts)
+
+
+def check_inside(path: str, folder: str, what: str, value: object) -> None:
+    """Refuse `path` when, with symbolic links resolved, it is not inside `folder`."""
+    real_folder = os.path.realpath(folder)
+    real_path = os.path.realpath(path)
+    if os.path.commonpath([real_folder, real_path]) != real_folder:
+        raise UnsafePathError(what, value, f"it resolves to {real_path!r}, outside {folder!r}.")
+
+
+def _tmp_name(path: str) -> str:
+    return f"{path}.{os.getpid()}-{threading.get_ident()}-{next(_tmp_counter)}.tmp"
+
+
+def write_bytes_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
+    """Write `data` (bytes or pieces of bytes) to a unique temporary file, rename it to `path`."""
+    tmp = _tmp_name(path)
+    try:
+        with open(tmp, "wb") as f:
+            if isinstance(data, (bytes, bytearray)):
+                f.write(data)
+            else:
+                f.writelines(data)
+        os.replace(tmp, path)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def copy_atomic(src: str, dest: str) -> None:
+    """Copy `src` to `dest` so that readers see the old file or the whole new one."""
+    tmp = _tmp_name(dest)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def store_by_content(filename: str, store_dir: str) -> str:
+    """Copy `filename` to ``store_dir/<stem>_<md5><ext>`` once (shared by all runs); its path.
+
+    The md5 is of the bytes actually copied, so a file edited after the run started is stored
+    under the name of the content that was stored.
+    """
+    with open(filename, "rb") as f:
+        data = f.read()
+    stem, ext = os.path.splitext(os.path.basename(filename))
+    store_path = os.path.join(store_dir, f"{stem}_{hashlib.md5(data).hexdigest()}{ext}")
+    if not os.path.exists(store_path):
+        os.makedirs(store_dir, exist_ok=True)
+        write_bytes_atomic(store_path, data)
+    return store_path
