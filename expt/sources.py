@@ -1,0 +1,165 @@
+"""The run's source files: the main file and every imported module that lives under base_dir.
+
+A module is *local* when its file is under `base_dir` and not inside a Python installation
+there (a virtualenv such as ``base_dir/.venv``, anything under ``site-packages`` or
+``dist-packages``). Each source carries its MD5, computed once per (path, size, mtime) so
+repeated runs in one process cost a ``stat`` per file.
+
+Names are relative to `base_dir` with ``/`` separators; a file added by hand from outside
+`base_dir` gets a name starting with ``../`` (as in Sacred), which observers must not use as
+a storage path without cleaning it.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from .errors import UserInputError, did_you_mean, suggest
+
+_CHUNK = 1 << 20
+# MD5s of files modified less than this many seconds ago are not cached: a rewrite within the
+# file system's timestamp granularity could keep the same size and mtime.
+_RACY_SECONDS = 2.0
+_INSTALL_DIRS = frozenset({"site-packages", "dist-packages"})
+
+_md5_cache: dict[str, tuple[int, int, str]] = {}
+
+
+class SourceNotFoundError(UserInputError, FileNotFoundError):
+    """A source file to record does not exist."""
+
+    def __init__(self, path: str, suggestions: Iterable[str] = ()):
+        self.path = path
+        self.suggestions = list(suggestions)
+        super().__init__(
+            f"Source file '{path}' does not exist.{did_you_mean(self.suggestions)}")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+@dataclass(frozen=True)
+class Source:
+    """One recorded source file."""
+
+    path: str  # absolute, symlinks resolved
+    name: str  # relative to base_dir, '/'-separated
+    md5: str
+
+
+def file_md5(path: str) -> str:
+    """The hex MD5 of the file at `path`, cached while its size and mtime stay the same."""
+    st = os.stat(path)
+    cached = _md5_cache.get(path)
+    if cached is not None and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
+        return cached[2]
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    md5 = digest.hexdigest()
+    if time.time() - st.st_mtime > _RACY_SECONDS:
+        _md5_cache[path] = (st.st_size, st.st_mtime_ns, md5)
+    return md5
+
+
+def _source_file(path: str) -> str:
+    """The .py file for a sourceless .pyc path when it exists, else `path`."""
+    if path.endswith(".pyc"):
+        py = path[:-1]
+        if os.path.isfile(py):
+            return py
+    return path
+
+
+def _posix_relpath(path: str, base: str) -> str:
+    try:
+        rel = os.path.relpath(path, base)
+    except ValueError:  # another drive on Windows: no relative path exists
+        return path.replace(os.sep, "/")
+    return rel.replace(os.sep, "/")
+
+
+def _missing(path: str) -> SourceNotFoundError:
+    folder, name = os.path.split(os.path.abspath(path))
+    try:
+        nearby = [n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n))]
+    except OSError:
+        nearby = []
+    close = [os.path.join(os.path.dirname(path), n) for n in suggest(name, nearby)]
+    return SourceNotFoundError(path, close)
+
+
+def source_for(path: str | os.PathLike, base_dir: str | os.PathLike) -> Source:
+    """The :class:`Source` for one file (the main file, or one added with add_source_file).
+
+    Raises :class:`SourceNotFoundError` (with the nearest file names) when it does not exist.
+    """
+    path = _source_file(os.fspath(path))
+    if not os.path.isfile(path):
+        raise _missing(path)
+    real = os.path.realpath(path)
+    return Source(path=real, name=_posix_relpath(real, os.path.realpath(base_dir)),
+                  md5=file_md5(real))
+
+
+def _install_prefixes() -> list[str]:
+    """Python installations (the running venv and its base) whose files are never sources."""
+    prefixes = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    return [os.path.join(os.path.realpath(p), "") for p in prefixes if p]
+
+
+def _is_install_path(real: str, real_base: str, prefixes: list[str]) -> bool:
+    """True when `real` (under `real_base`) is part of a Python installation."""
+    parts = os.path.relpath(real, real_base).split(os.sep)
+    if _INSTALL_DIRS.intersection(parts[:-1]):
+        return True
+    # The running interpreter's prefix under base_dir (base_dir/.venv) holds no sources, but a
+    # base_dir inside a prefix (scripts kept in the venv folder) still has its own files.
+    base_slash = os.path.join(real_base, "")
+    return any(real.startswith(p) and not base_slash.startswith(p) for p in prefixes)
+
+
+def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike | None,
+                       modules: Mapping[str, object] | None = None) -> list[Source]:
+    """The main file plus each module of `modules` (default ``sys.modules``) under `base_dir`.
+
+    Sorted by name, one entry per file. A module whose file vanished since it was imported
+    is skipped; a `main_file` that does not exist raises :class:`SourceNotFoundError`.
+    """
+    if modules is None:
+        modules = sys.modules
+    base = os.path.abspath(base_dir)
+    real_base = os.path.realpath(base)
+    # Cheap string tests first: only files under base_dir (as given or resolved) are examined.
+    heads = tuple({os.path.join(base, ""), os.path.join(real_base, "")})
+    found: dict[str, Source] = {}
+    if main_file is not None:
+        main = source_for(main_file, real_base)
+        found[main.path] = main
+    candidates = set()
+    for module in list(modules.values()):
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            continue
+        if not os.path.isabs(file):
+            file = os.path.abspath(file)
+        if file.startswith(heads):
+            candidates.add(file)
+    prefixes = _install_prefixes()
+    for file in candidates:
+        real = os.path.realpath(_source_file(file))
+        if real in found or not real.startswith(os.path.join(real_base, "")):
+            continue
+        if _is_install_path(real, real_base, prefixes) or not os.path.isfile(real):
+            continue
+        found[real] = Source(path=real, name=_posix_relpath(real, real_base),
+                             md5=file_md5(real))
+    return sorted(found.values(), key=lambda s: s.name)
+
+
+__all__ = ["Source", "SourceNotFoundError", "file_md5", "source_for", "find_local_sources"]
