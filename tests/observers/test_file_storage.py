@@ -1,0 +1,430 @@
+"""FileStorageObserver driven through its event methods, with real folders and processes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+from datetime import datetime, timedelta
+
+import pytest
+
+from expt.events import check_observer
+from expt.observer_options import ENTRY_POINT_GROUP, ObserverOption
+from observers.file_storage import (FileStorageObserver, FileStorageOption, RunDirExistsError,
+                                    UnsafePathError)
+from observers.file_storage.metrics import MetricsFile
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 600000)
+SOURCE_TEXT = "print('hello')\n"
+
+
+def make_ex_info(base_dir) -> dict:
+    """An ex_info payload whose one source file really exists in `base_dir`."""
+    src = base_dir / "train.py"
+    if not src.exists():
+        src.write_text(SOURCE_TEXT)
+    md5 = hashlib.md5(src.read_bytes()).hexdigest()
+    return {"name": "tiny", "base_dir": str(base_dir), "sources": [["train.py", md5]],
+            "dependencies": ["numpy==2.0"], "repositories": [], "mainfile": "train.py"}
+
+
+HOST = {"hostname": "vm", "os": ["Linux", "Linux-6"], "python_version": "3.11.7", "cpu": "x"}
+META = {"command": "main", "options": {"--comment": None}}
+
+
+def start(obs, tmp_path, _id=None, config=None):
+    """Send started_event the way the run does and return the id it gives back."""
+    return obs.started_event(ex_info=make_ex_info(tmp_path), command="main", host_info=HOST,
+                             start_time=T0, config=config or {"a": 1, "seed": 7},
+                             meta_info=META, _id=_id)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def no_tmp_files(folder) -> bool:
+    return not [p for p in folder.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_started_event_writes_run_config_cout_and_sources(tmp_path):
+    """started_event claims folder 1 and writes run.json, config.json, cout.txt and the source."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    assert start(obs, tmp_path) == 1
+    run = load(store / "1" / "run.json")
+    assert run["status"] == "RUNNING"
+    assert run["start_time"] == T0.isoformat()
+    assert run["command"] == "main" and run["host"] == HOST and run["meta"] == META
+    assert run["resources"] == [] and run["artifacts"] == [] and run["heartbeat"] is None
+    md5 = hashlib.md5(SOURCE_TEXT.encode()).hexdigest()
+    stored = f"_sources/train_{md5}.py"
+    assert run["experiment"]["sources"] == [["train.py", stored]]
+    assert (store / stored).read_text() == SOURCE_TEXT
+    assert run["experiment"]["name"] == "tiny"
+    assert load(store / "1" / "config.json") == {"a": 1, "seed": 7}
+    assert (store / "1" / "cout.txt").read_text() == ""
+    assert obs.dir == os.path.join(str(store), "1")
+
+
+def test_ids_count_up_and_sources_are_shared(tmp_path):
+    """Consecutive runs get 1, 2, 3 and share the one stored copy of an unchanged source."""
+    store = tmp_path / "runs"
+    ids = [start(FileStorageObserver(store), tmp_path) for _ in range(3)]
+    assert ids == [1, 2, 3]
+    assert len(list((store / "_sources").iterdir())) == 1
+
+
+def test_numbering_continues_after_existing_folders(tmp_path):
+    """The next id follows the largest numeric folder; other folders are ignored."""
+    store = tmp_path / "runs"
+    for name in ("7", "12", "notes", "_sources"):
+        (store / name).mkdir(parents=True)
+    assert start(FileStorageObserver(store), tmp_path) == 13
+
+
+def test_ex_info_is_not_modified(tmp_path):
+    """The caller's ex_info keeps its [path, md5] sources for the observers that follow."""
+    ex_info = make_ex_info(tmp_path)
+    before = json.loads(json.dumps(ex_info))
+    FileStorageObserver(tmp_path / "runs").started_event(
+        ex_info=ex_info, command="main", host_info=HOST, start_time=T0, config={},
+        meta_info=META, _id=None)
+    assert ex_info == before
+
+
+def test_given_id_names_the_folder(tmp_path):
+    """An _id chosen elsewhere becomes the folder name and is returned unchanged."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    assert start(obs, tmp_path, _id="baseline-2") == "baseline-2"
+    assert load(store / "baseline-2" / "run.json")["status"] == "RUNNING"
+
+
+def test_given_id_that_exists_is_refused(tmp_path):
+    """Reusing an existing folder's id raises RunDirExistsError naming the folder."""
+    store = tmp_path / "runs"
+    start(FileStorageObserver(store), tmp_path, _id="x")
+    with pytest.raises(RunDirExistsError, match="already exists") as info:
+        start(FileStorageObserver(store), tmp_path, _id="x")
+    assert info.value.run_id == "x"
+    assert isinstance(info.value, FileExistsError)
+
+
+@pytest.mark.parametrize("bad_id, reason", [
+    ("../x", "path separators"),
+    ("a/b", "path separators"),
+    ("/tmp/evil", "path separators"),
+    ("..", "parent"),
+    (".", "folder itself"),
+    ("", "empty"),
+    ("_sources", "kept for the store"),
+    ("a\\b", "path separators"),
+])
+def test_unsafe_run_ids_are_refused(tmp_path, bad_id, reason):
+    """Ids that are not one plain folder name are refused before anything is written."""
+    store = tmp_path / "store" / "runs"
+    with pytest.raises(UnsafePathError, match=reason) as info:
+        start(FileStorageObserver(store), tmp_path, _id=bad_id)
+    assert info.value.value == bad_id
+    assert not (tmp_path / "store" / "x").exists() and not (tmp_path / "evil").exists()
+
+
+def test_heartbeat_appends_output_delta_and_writes_info(tmp_path):
+    """Heartbeats append only the new output and update heartbeat, result and info.json."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    cout = store / "1" / "cout.txt"
+    obs.heartbeat_event(info={"epoch": 1}, captured_out="one\n", beat_time=T0, result=None,
+                        output_delta="one\n")
+    cout.write_text(cout.read_text() + "[marker]")  # an append keeps it; a rewrite would not
+    obs.heartbeat_event(info={"epoch": 2}, captured_out="one\ntwo\n",
+                        beat_time=T0 + timedelta(seconds=10), result=0.5, output_delta="two\n")
+    assert cout.read_text() == "one\n[marker]two\n"
+    run = load(store / "1" / "run.json")
+    assert run["heartbeat"] == (T0 + timedelta(seconds=10)).isoformat()
+    assert run["result"] == 0.5
+    assert load(store / "1" / "info.json") == {"epoch": 2}
+
+
+def test_heartbeat_without_delta_uses_captured_out(tmp_path):
+    """A dispatcher sending only captured_out still gets each character written once."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    for out in ("a", "ab", "abc\n"):
+        obs.heartbeat_event(info={}, captured_out=out, beat_time=T0, result=None)
+    assert (store / "1" / "cout.txt").read_text() == "abc\n"
+    assert not (store / "1" / "info.json").exists()  # as in Sacred: empty info is not written
+
+
+@pytest.mark.parametrize("event, kwargs, expected", [
+    ("completed_event", {"stop_time": T0, "result": {"acc": 0.9}},
+     {"status": "COMPLETED", "result": {"acc": 0.9}}),
+    ("failed_event", {"fail_time": T0, "fail_trace": ["Traceback\n", "ValueError: bad\n"]},
+     {"status": "FAILED", "fail_trace": ["Traceback\n", "ValueError: bad\n"]}),
+    ("interrupted_event", {"interrupt_time": T0, "status": "INTERRUPTED"},
+     {"status": "INTERRUPTED"}),
+    ("interrupted_event", {"interrupt_time": T0, "status": "TIMEOUT"}, {"status": "TIMEOUT"}),
+])
+def test_final_events_record_status_and_stop_time(tmp_path, event, kwargs, expected):
+    """Each final event writes its status, stop_time and its own fields to run.json."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    getattr(obs, event)(**kwargs)
+    obs.join()
+    run = load(store / "1" / "run.json")
+    assert run["stop_time"] == T0.isoformat()
+    for key, value in expected.items():
+        assert run[key] == value
+    assert no_tmp_files(store)
+
+
+def test_queued_event_writes_status_queued(tmp_path):
+    """queued_event claims a folder and records status QUEUED with config and queue_time."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    run_id = obs.queued_event(ex_info=make_ex_info(tmp_path), command="main", host_info=HOST,
+                              queue_time=T0, config={"a": 2}, meta_info=META, _id=None)
+    assert run_id == 1
+    run = load(store / "1" / "run.json")
+    assert run["status"] == "QUEUED" and run["queue_time"] == T0.isoformat()
+    assert load(store / "1" / "config.json") == {"a": 2}
+
+
+def test_log_metrics_merges_new_points(tmp_path):
+    """Points from successive calls are appended per metric, in Sacred's metrics.json layout."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    t1, t2 = T0, T0 + timedelta(seconds=1)
+    obs.log_metrics(metrics_by_name={"loss": {"steps": [0, 1], "values": [1.0, 0.5],
+                                              "timestamps": [t1, t2]}}, info={})
+    obs.log_metrics(metrics_by_name={"loss": {"steps": [2], "values": [float("nan")],
+                                              "timestamps": [t2]},
+                                     "acc": {"steps": [0], "values": [0.75],
+                                             "timestamps": [t1]}}, info={})
+    metrics = load(store / "1" / "metrics.json")
+    assert set(metrics) == {"loss", "acc"}
+    assert metrics["loss"]["steps"] == [0, 1, 2]
+    assert metrics["loss"]["values"][:2] == [1.0, 0.5] and math.isnan(metrics["loss"]["values"][2])
+    assert metrics["loss"]["timestamps"] == [t1.isoformat(), t2.isoformat(), t2.isoformat()]
+    assert metrics["acc"] == {"steps": [0], "timestamps": [t1.isoformat()], "values": [0.75]}
+
+
+def test_metrics_file_matches_json_dump_after_many_batches(tmp_path):
+    """After enough batches to merge fragments, the file still equals the plain JSON result."""
+    mf = MetricsFile(tmp_path / "metrics.json")
+    expected = {"m": {"steps": [], "timestamps": [], "values": []}}
+    for batch in range(200):
+        steps = [batch * 3 + i for i in range(3)]
+        values = [s / 7 for s in steps]
+        stamps = [T0 + timedelta(seconds=s) for s in steps]
+        mf.add({"m": {"steps": steps, "values": values, "timestamps": stamps}})
+        expected["m"]["steps"] += steps
+        expected["m"]["values"] += values
+        expected["m"]["timestamps"] += [t.isoformat() for t in stamps]
+    mf.write()
+    assert load(tmp_path / "metrics.json") == expected
+    assert mf.points == 600
+
+
+def test_resources_are_stored_once_by_content(tmp_path):
+    """A resource is copied into _resources as <stem>_<md5><ext> and listed in run.json."""
+    store = tmp_path / "runs"
+    data = tmp_path / "data.csv"
+    data.write_text("x,y\n1,2\n")
+    md5 = hashlib.md5(data.read_bytes()).hexdigest()
+    for _ in range(2):
+        obs = FileStorageObserver(store)
+        start(obs, tmp_path)
+        obs.resource_event(filename=str(data))
+        obs.resource_event(filename=str(data))  # listed once
+    stored = os.path.join(str(store), "_resources", f"data_{md5}.csv")
+    assert load(store / "2" / "run.json")["resources"] == [[str(data), stored]]
+    assert os.listdir(store / "_resources") == [f"data_{md5}.csv"]
+
+
+def test_artifacts_are_copied_and_listed(tmp_path):
+    """Artifacts, in sub-folders too, are copied into the run folder and named in run.json."""
+    store = tmp_path / "runs"
+    src = tmp_path / "model.txt"
+    src.write_text("weights")
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    obs.artifact_event(name="model.txt", filename=str(src))
+    obs.artifact_event(name="plots/loss.txt", filename=str(src), metadata={"k": 1},
+                       content_type="text/plain")
+    obs.artifact_event(name="model.txt", filename=str(src))  # again: listed once
+    assert (store / "1" / "model.txt").read_text() == "weights"
+    assert (store / "1" / "plots" / "loss.txt").read_text() == "weights"
+    assert load(store / "1" / "run.json")["artifacts"] == ["model.txt", "plots/loss.txt"]
+    assert no_tmp_files(store)
+
+
+@pytest.mark.parametrize("bad_name, reason", [
+    ("../../etc/passwd", "'..' would leave the run folder"),
+    ("a/../../b", "'..' would leave the run folder"),
+    ("..\\..\\x", "'..' would leave the run folder"),
+    ("/etc/passwd", "absolute path"),
+    ("C:\\x", "absolute path"),
+    ("", "empty"),
+    ("run.json", "reserved"),
+    ("./metrics.json", "reserved"),
+])
+def test_unsafe_artifact_names_are_refused(tmp_path, bad_name, reason):
+    """Artifact names that leave the run folder or replace the observer's files are refused."""
+    store = tmp_path / "a" / "b" / "runs"
+    src = tmp_path / "evil.txt"
+    src.write_text("evil")
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    run_before = (store / "1" / "run.json").read_text()
+    with pytest.raises(UnsafePathError, match=reason) as info:
+        obs.artifact_event(name=bad_name, filename=str(src))
+    assert info.value.value == bad_name
+    assert (store / "1" / "run.json").read_text() == run_before
+    copies = [p for p in tmp_path.rglob("*") if p.is_file() and p.read_bytes() == b"evil"]
+    assert copies == [src]
+
+
+def test_artifact_through_symlink_is_refused(tmp_path):
+    """A sub-folder that is a link to outside the run folder cannot receive an artifact."""
+    store = tmp_path / "runs"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    src = tmp_path / "f.txt"
+    src.write_text("data")
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    os.symlink(outside, store / "1" / "link")
+    with pytest.raises(UnsafePathError, match="outside"):
+        obs.artifact_event(name="link/f.txt", filename=str(src))
+    assert list(outside.iterdir()) == []
+
+
+def test_copy_flags_off_record_paths_without_copying(tmp_path):
+    """copy_sources=False and copy_artifacts=False list files without copying them."""
+    store = tmp_path / "runs"
+    src = tmp_path / "model.txt"
+    src.write_text("w")
+    obs = FileStorageObserver(store, copy_sources=False, copy_artifacts=False)
+    start(obs, tmp_path)
+    obs.artifact_event(name="model.txt", filename=str(src))
+    run = load(store / "1" / "run.json")
+    assert run["experiment"]["sources"] == [["train.py", os.path.join("..", "train.py")]]
+    assert run["artifacts"] == ["model.txt"]
+    assert not (store / "1" / "model.txt").exists() and not (store / "_sources").exists()
+
+
+def test_custom_source_and_resource_dirs(tmp_path):
+    """resource_dir and source_dir move the shared stores; paths in run.json follow them."""
+    store, sources, resources = tmp_path / "runs", tmp_path / "src", tmp_path / "res"
+    data = tmp_path / "d.bin"
+    data.write_bytes(b"\x00\x01")
+    obs = FileStorageObserver(store, source_dir=sources, resource_dir=resources)
+    start(obs, tmp_path)
+    obs.resource_event(filename=str(data))
+    run = load(store / "1" / "run.json")
+    assert run["experiment"]["sources"][0][1].startswith(os.path.join("..", "src", "train_"))
+    assert run["resources"][0][1].startswith(str(resources))
+    assert len(list(sources.iterdir())) == 1 and len(list(resources.iterdir())) == 1
+
+
+def test_observer_is_reusable_across_runs(tmp_path):
+    """One observer instance records consecutive runs in separate folders with fresh state."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    for expected_id in (1, 2):
+        assert start(obs, tmp_path) == expected_id
+        obs.heartbeat_event(info={}, captured_out=f"run{expected_id}\n", beat_time=T0,
+                            result=None)
+        obs.completed_event(stop_time=T0, result=expected_id)
+    assert (store / "2" / "cout.txt").read_text() == "run2\n"
+    assert load(store / "2" / "run.json")["result"] == 2
+
+
+def test_values_are_made_json_safe(tmp_path):
+    """Tuples, paths, datetimes and non-finite floats in config and result become JSON."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path, config={"shape": (2, 3), "path": tmp_path, "lr": float("inf")})
+    obs.completed_event(stop_time=T0, result=(1, T0))
+    assert load(store / "1" / "config.json") == {"shape": [2, 3], "path": str(tmp_path),
+                                                 "lr": float("inf")}
+    assert load(store / "1" / "run.json")["result"] == [1, T0.isoformat()]
+
+
+def test_option_and_entry_point():
+    """-F/--file_storage is declared through the entry point and builds the observer."""
+    assert isinstance(FileStorageOption, ObserverOption)
+    assert (FileStorageOption.short, FileStorageOption.long) == ("-F", "--file_storage")
+    from importlib.metadata import entry_points
+
+    (ep,) = entry_points(group=ENTRY_POINT_GROUP, name="file_storage")
+    assert ep.load() is FileStorageOption
+    obs = FileStorageOption.factory("some/dir")
+    assert isinstance(obs, FileStorageObserver) and obs.basedir == "some/dir"
+    assert obs.priority == 20
+    check_observer(obs)
+
+
+# ------------------------------------------------------------------------------ concurrency
+def _worker(store: str, base_dir: str, n_runs: int, barrier, results) -> None:
+    """One process: wait for the others, then record n_runs complete runs."""
+    from pathlib import Path
+
+    barrier.wait()
+    ids = []
+    for i in range(n_runs):
+        obs = FileStorageObserver(store)
+        run_id = obs.started_event(ex_info=make_ex_info(Path(base_dir)), command="main",
+                                   host_info=HOST, start_time=datetime.now(),
+                                   config={"i": i, "pid": os.getpid()}, meta_info=META,
+                                   _id=None)
+        obs.log_metrics(metrics_by_name={"loss": {"steps": [0], "values": [1.0 / (i + 1)],
+                                                  "timestamps": [datetime.now()]}}, info={})
+        obs.heartbeat_event(info={"pid": os.getpid()}, captured_out=f"{os.getpid()}:{i}\n",
+                            beat_time=datetime.now(), result=None)
+        obs.completed_event(stop_time=datetime.now(), result=[os.getpid(), i])
+        obs.join()
+        ids.append(run_id)
+    results.put((os.getpid(), ids))
+
+
+def test_concurrent_processes_get_distinct_complete_runs(tmp_path):
+    """8 processes x 25 runs started at once give 200 distinct, complete, valid run folders."""
+    store = tmp_path / "runs"
+    n_procs, n_runs = 8, 25
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(n_procs), ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(str(store), str(tmp_path), n_runs, barrier,
+                                               results)) for _ in range(n_procs)]
+    for p in procs:
+        p.start()
+    reported = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    all_ids = [run_id for _, ids in reported for run_id in ids]
+    assert sorted(all_ids) == list(range(1, n_procs * n_runs + 1))
+    run_dirs = [d for d in store.iterdir() if d.name.isdigit()]
+    assert len(run_dirs) == n_procs * n_runs
+    seen_results = set()
+    for d in run_dirs:
+        run = load(d / "run.json")
+        assert run["status"] == "COMPLETED"
+        pid, i = run["result"]
+        seen_results.add((pid, i))
+        assert load(d / "config.json") == {"i": i, "pid": pid}
+        assert load(d / "metrics.json")["loss"]["values"] == [1.0 / (i + 1)]
+        assert load(d / "info.json") == {"pid": pid}
+        assert (d / "cout.txt").read_text() == f"{pid}:{i}\n"
+    assert len(seen_results) == n_procs * n_runs
+    assert len(list((store / "_sources").iterdir())) == 1
+    assert no_tmp_files(store)
