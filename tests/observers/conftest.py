@@ -1,0 +1,74 @@
+"""Fixtures for observer tests: a real SecantusDB MongoDB server (DESIGN.md section 6).
+
+The session server is started on first use by ``scripts/mongo-server`` on a free port and
+stopped at the end of the session; tests that never ask for it never start it. Each test gets
+its own database name, so tests do not see each other's runs.
+"""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "mongo-server"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, storage: str = ":memory:") -> int:
+    """Start a SecantusDB server through scripts/mongo-server; return its PID."""
+    out = subprocess.run([sys.executable, str(SCRIPT), "start", "--port", str(port),
+                          "--storage-path", storage], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1])
+
+
+def stop_server(pid: int) -> None:
+    """Stop the server with this PID and wait until it has exited."""
+    subprocess.run([sys.executable, str(SCRIPT), "stop", str(pid)], check=True)
+
+
+@dataclass
+class MongoServer:
+    """A running test server."""
+
+    port: int
+    pid: int
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="session")
+def mongo_server():
+    """The session's MongoDB server (real SecantusDB, in memory)."""
+    port = free_port()
+    server = MongoServer(port, start_server(port))
+    yield server
+    stop_server(server.pid)
+
+
+@pytest.fixture(scope="session")
+def mongo_client(mongo_server):
+    """A pymongo client connected to the session server."""
+    import pymongo
+
+    client = pymongo.MongoClient(mongo_server.url, serverSelectionTimeoutMS=5000)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def mongo_db_name():
+    """A fresh database name for one test."""
+    return f"t_{uuid.uuid4().hex[:12]}"
