@@ -22,7 +22,7 @@ _MAX_RESULT = 80  # characters of the result's repr shown
 
 def format_duration(seconds: float) -> str:
     """``0.4 s``, ``12.0 s``, ``2 min 05 s``, ``1 h 02 min``."""
-    if seconds < 60:
+    if round(seconds, 1) < 60:
         return f"{seconds:.1f} s"
     minutes, secs = divmod(int(round(seconds)), 60)
     if minutes < 60:

@@ -6,6 +6,8 @@ import json
 import math
 import multiprocessing
 import os
+import subprocess
+import textwrap
 from datetime import datetime, timedelta
 
 import pytest
@@ -374,6 +376,20 @@ def test_option_and_entry_point():
     check_observer(obs)
 
 
+def test_import_observers_is_light_and_mongo_is_lazy():
+    """`import observers` loads neither pymongo nor observers.mongo; unknown names fail clearly."""
+    import sys
+
+    code = ("import sys, observers\n"
+            "assert 'pymongo' not in sys.modules and 'observers.mongo' not in sys.modules\n"
+            "assert 'MongoObserver' in observers.__all__ and 'MongoObserver' in dir(observers)\n"
+            "try:\n    observers.NoSuchObserver\nexcept AttributeError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    assert proc.returncode == 0, proc.stderr
+    assert "has no attribute 'NoSuchObserver'" in proc.stdout
+
+
 # ------------------------------------------------------------------------------ concurrency
 def _worker(store: str, base_dir: str, n_runs: int, barrier, results) -> None:
     """One process: wait for the others, then record n_runs complete runs."""
@@ -428,3 +444,108 @@ def test_concurrent_processes_get_distinct_complete_runs(tmp_path):
     assert len(seen_results) == n_procs * n_runs
     assert len(list((store / "_sources").iterdir())) == 1
     assert no_tmp_files(store)
+
+
+# ------------------------------------------------------------------- Sacred 0.8.7 compatibility
+SACRED_PYTHON = "/tmp/sacred-venv/bin/python"
+needs_sacred = pytest.mark.skipif(not os.path.exists(SACRED_PYTHON),
+                                  reason="Sacred 0.8.7 venv not installed at /tmp/sacred-venv")
+
+SCRIPT = textwrap.dedent('''
+    import os
+    from sacred import Experiment
+    from sacred.observers import FileStorageObserver
+
+    ex = Experiment("tiny")
+    ex.observers.append(FileStorageObserver(os.environ["STORE"]))
+
+    @ex.config
+    def cfg():
+        a = 1
+        b = "x"
+
+    @ex.automain
+    def main(_run, a):
+        print("hello")
+        _run.log_scalar("loss", 0.5, 1)
+        _run.log_scalar("loss", 0.25, 2)
+        _run.info["note"] = "hi"
+        _run.add_artifact("art.txt")
+        _run.open_resource("res.txt").close()
+        return a * 2
+''')
+
+
+@pytest.fixture(scope="module")
+def sacred_run(tmp_path_factory):
+    """Run the small Sacred experiment once; return (workdir, store) with its run in store/1."""
+    work = tmp_path_factory.mktemp("sacred")
+    (work / "tiny.py").write_text(SCRIPT)
+    (work / "art.txt").write_text("art")
+    (work / "res.txt").write_text("res")
+    store = work / "sacred_runs"
+    proc = subprocess.run([SACRED_PYTHON, "tiny.py"], cwd=work, capture_output=True, text=True,
+                          env={**os.environ, "STORE": str(store), "PYTHONPATH": ""}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return work, store
+
+
+def replay_with_ours(work, sacred_store, store):
+    """Send our observer the events of Sacred's run, with the payloads Sacred sent."""
+    sac = load(sacred_store / "1" / "run.json")
+    ex_info = dict(sac["experiment"])
+    ex_info["sources"] = [[name, "md5"] for name, _ in sac["experiment"]["sources"]]
+    start = datetime.fromisoformat(sac["start_time"])
+    obs = FileStorageObserver(store)
+    run_id = obs.started_event(ex_info=ex_info, command=sac["command"], host_info=sac["host"],
+                               start_time=start, config=load(sacred_store / "1" / "config.json"),
+                               meta_info=sac["meta"], _id=None)
+    obs.log_metrics(metrics_by_name={"loss": {"steps": [1, 2], "values": [0.5, 0.25],
+                                              "timestamps": [start, start]}}, info={})
+    obs.artifact_event(name="art.txt", filename=str(work / "art.txt"))
+    obs.resource_event(filename=str(work / "res.txt"))
+    obs.heartbeat_event(info={"note": "hi"}, captured_out="hello\n",
+                        beat_time=start + timedelta(seconds=1), result=2, output_delta="hello\n")
+    obs.completed_event(stop_time=start + timedelta(seconds=1), result=2)
+    obs.join()
+    return run_id
+
+
+@needs_sacred
+def test_same_files_and_keys_as_sacred(sacred_run, tmp_path):
+    """Same file names and the same keys in run.json, config.json, metrics.json, info.json."""
+    work, sacred_store = sacred_run
+    store = tmp_path / "ours"
+    assert replay_with_ours(work, sacred_store, store) == 1
+    ours, theirs = store / "1", sacred_store / "1"
+    assert sorted(os.listdir(ours)) == sorted(os.listdir(theirs))
+    assert sorted(os.listdir(store)) == sorted(os.listdir(sacred_store))
+    run, sac = load(ours / "run.json"), load(theirs / "run.json")
+    assert set(run) == set(sac)
+    assert set(run["experiment"]) == set(sac["experiment"])
+    for name in ("config.json", "info.json"):
+        assert load(ours / name) == load(theirs / name)
+    ours_metrics, sac_metrics = load(ours / "metrics.json"), load(theirs / "metrics.json")
+    assert set(ours_metrics) == set(sac_metrics)
+    for metric, series in sac_metrics.items():
+        assert set(ours_metrics[metric]) == set(series)
+        assert ours_metrics[metric]["values"] == series["values"]
+        assert ours_metrics[metric]["steps"] == series["steps"]
+    for key in ("status", "result", "artifacts", "command", "meta", "host"):
+        assert run[key] == sac[key], key
+
+
+@needs_sacred
+def test_stored_source_and_resource_paths_match_sacred(sacred_run, tmp_path):
+    """Sources are [name, '_sources/<stem>_<md5><ext>'] and resources [file, stored path]."""
+    work, sacred_store = sacred_run
+    store = tmp_path / "ours"
+    replay_with_ours(work, sacred_store, store)
+    run, sac = load(store / "1" / "run.json"), load(sacred_store / "1" / "run.json")
+    assert run["experiment"]["sources"] == sac["experiment"]["sources"]
+    (ours_res,), (sac_res,) = run["resources"], sac["resources"]
+    assert ours_res[0] == sac_res[0]
+    assert os.path.relpath(ours_res[1], store) == os.path.relpath(sac_res[1], sacred_store)
+    for name in os.listdir(sacred_store / "_sources"):
+        assert (store / "_sources" / name).read_bytes() == \
+            (sacred_store / "_sources" / name).read_bytes()
