@@ -1,0 +1,546 @@
+"""Recording everything a run prints while the terminal keeps showing exactly the same thing.
+
+Modes (``capture_output(mode)``):
+
+``"no"``
+    Nothing is recorded.
+``"sys"``
+    ``sys.stdout``/``sys.stderr`` become :class:`TeeStream` objects that write to the previous
+    stream and record the text.  Logging handlers that hold the previous stream (a
+    ``StreamHandler`` made before the run) are pointed at the tee for the run and back
+    afterwards.  Not recorded: output written below Python (C extensions, child processes,
+    ``os.write(1, ...)``) and writes to stream objects kept elsewhere (``sys.__stdout__``).
+``"fd"`` (POSIX default)
+    Everything of ``"sys"``, and file descriptors 1 and 2 are moved onto pipes: a reader thread
+    per descriptor copies what arrives to the original destination and records it, so C-level
+    output, child processes (``subprocess.run(["echo", "x"])``), forked ``multiprocessing``
+    workers and streams held elsewhere are recorded too.  Python-level text goes through the
+    tee straight to the original destination (not through the pipe), so its order is exact;
+    descriptor-level text joins the record when the reader gets it, whole lines at a time (up
+    to the last ``\\n`` or ``\\r`` of what it has read).  At exit every Python and C buffer is
+    flushed, the descriptors are restored and the readers drained, so no line is lost.  A
+    child still running after the run keeps its output going to the terminal; after
+    ``drain_timeout`` seconds it is no longer recorded.  Programs below Python see a pipe, not a
+    terminal (``isatty(1)`` is false for them); Python code still sees the terminal's answer.
+
+Captures nest (a run inside a run records into both) and must end in the reverse order of
+their start; everything is restored on exit, also on exceptions and ``KeyboardInterrupt``
+(a Ctrl-C arriving while streams are being switched is delivered right after).
+
+:class:`CapturedOutput` is what the context gives: ``read_new()`` for heartbeats (new
+completed lines), ``getvalue()`` for the whole output so far, both filtered by the run's
+output filter (see :mod:`expt.output_filter`).
+"""
+from __future__ import annotations
+
+import codecs
+import collections
+import difflib
+import io
+import os
+import sys
+import threading
+import weakref
+from contextlib import contextmanager
+from typing import Any, Iterator, TextIO
+
+from .errors import UserInputError, did_you_mean, suggest
+from .output_filter import FilterSpec, apply_backspaces_and_linefeeds, make_filter
+
+CAPTURE_MODES = ("no", "sys", "fd")
+DEFAULT_MODE = "sys" if os.name == "nt" else "fd"
+
+
+class CaptureModeError(UserInputError, ValueError):
+    """An output capture mode that does not exist."""
+
+    def __init__(self, mode: object):
+        self.mode = mode
+        self.valid = list(CAPTURE_MODES)
+        name = str(mode).lower()
+        self.suggestions = suggest(name, CAPTURE_MODES) or difflib.get_close_matches(
+            name, CAPTURE_MODES, n=1, cutoff=0.4)
+        super().__init__(
+            f"Unknown capture mode '{mode}'.{did_you_mean(self.suggestions)} "
+            f"Valid modes: {', '.join(CAPTURE_MODES)}."
+        )
+
+
+def check_mode(mode: str) -> str:
+    """Return ``mode`` if it is a valid capture mode, else raise :class:`CaptureModeError`."""
+    if mode not in CAPTURE_MODES:
+        raise CaptureModeError(mode)
+    return mode
+
+
+def _discard(text: str) -> None:
+    """Where a closed capture's writes go."""
+
+
+class CapturedOutput:
+    """The recorded output of one capture; safe to read from another thread while it grows."""
+
+    def __init__(self, mode: str, out_filter: FilterSpec = apply_backspaces_and_linefeeds):
+        self.mode = mode
+        self.closed = False
+        self._chunks: collections.deque[str] = collections.deque()
+        # Writers call this: deque.append is atomic, so writing never waits for a reader.
+        self.push = self._chunks.append
+        self._filter = make_filter(out_filter)
+        self._lock = threading.Lock()
+        self._done: list[str] = []     # filtered text that is final
+        self._unread: list[str] = []   # the part of it read_new() has not returned yet
+
+    def read_new(self) -> str:
+        """The completed, filtered lines since the previous call (all that is left once closed)."""
+        with self._lock:
+            self._pump()
+            new = "".join(self._unread)
+            self._unread.clear()
+            return new
+
+    def getvalue(self) -> str:
+        """The whole filtered output so far, including how the unfinished line looks now."""
+        with self._lock:
+            self._pump()
+            if len(self._done) > 1:
+                self._done[:] = ["".join(self._done)]
+            return (self._done[0] if self._done else "") + self._filter.pending
+
+    def _pump(self) -> None:
+        """Move the raw chunks written so far through the filter (lock held)."""
+        chunks = self._chunks
+        count = len(chunks)
+        if count:
+            out = self._filter.feed("".join([chunks.popleft() for _ in range(count)]))
+            if out:
+                self._done.append(out)
+                self._unread.append(out)
+
+    def _close(self) -> None:
+        """Stop recording and end the unfinished line."""
+        with self._lock:
+            self.push = _discard
+            self._pump()
+            rest = self._filter.flush()
+            if rest:
+                self._done.append(rest)
+                self._unread.append(rest)
+            self.closed = True
+
+
+class _NullStream(io.TextIOBase):
+    """The target when there is no stream at all (``sys.stdout is None`` under pythonw)."""
+
+    def write(self, s: str) -> int:
+        return len(s)
+
+
+class TeeStream:
+    """Stands in for ``sys.stdout``/``sys.stderr``: writes to ``target`` and records the text.
+
+    ``orig`` is the stream it replaces; ``fileno()``, ``encoding`` and other attributes answer
+    as it does, and ``isatty()`` gives its answer from before the capture started.
+    """
+
+    def __init__(self, orig: Any, target: Any, push: Any, isatty: bool):
+        self._orig = orig
+        self._target = target if target is not None else _NullStream()
+        self._push = push
+        self._isatty = isatty
+        self._buffer: _TeeBuffer | None = None
+
+    def write(self, s: str) -> int:
+        """Record ``s`` and write it to the target."""
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        self._push(s)  # first, so text is recorded even if the terminal is gone
+        return self._target.write(s)
+
+    def writelines(self, lines: Any) -> None:
+        """Write each string of ``lines``."""
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        """Flush the target."""
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        """Whether the replaced stream was a terminal (so progress bars and colours stay)."""
+        return self._isatty
+
+    def fileno(self) -> int:
+        """The replaced stream's descriptor (in fd mode: the capturing pipe)."""
+        if self._orig is None:
+            raise io.UnsupportedOperation("fileno")
+        return self._orig.fileno()
+
+    def readable(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self._target, "closed", False))
+
+    @property
+    def encoding(self) -> str:
+        return getattr(self._orig, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str:
+        return getattr(self._orig, "errors", None) or "strict"
+
+    @property
+    def buffer(self) -> "_TeeBuffer":
+        """A binary view whose writes are recorded too (decoded with ``encoding``)."""
+        if self._buffer is None:
+            getattr(self._target, "buffer")  # AttributeError if the target has none
+            self._buffer = _TeeBuffer(self)
+        return self._buffer
+
+    def _record(self, s: str) -> None:
+        """Record without writing (used by streams that stand in front of this one)."""
+        self._push(s)
+
+    def __getattr__(self, name: str) -> Any:
+        orig = self.__dict__.get("_orig")
+        if orig is None:
+            raise AttributeError(name)
+        return getattr(orig, name)
+
+
+class _TeeBuffer:
+    """``TeeStream.buffer``: binary writes go to the target's buffer and are recorded."""
+
+    def __init__(self, tee: TeeStream):
+        self._tee = tee
+        self._decoder = codecs.getincrementaldecoder(tee.encoding)(errors="replace")
+
+    def write(self, data: Any) -> int:
+        n = self._tee._target.buffer.write(data)
+        text = self._decoder.decode(bytes(data))
+        if text:
+            self._tee._push(text)
+        return n
+
+    def flush(self) -> None:
+        self._tee._target.buffer.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tee._target.buffer, name)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+class _FdForwarder:
+    """Moves descriptor ``fd`` onto a pipe; a thread copies what arrives to the original
+    destination and records it."""
+
+    def __init__(self, fd: int, push: Any, encoding: str):
+        self.fd = fd
+        self.saved = os.dup(fd)  # the original destination; the reader closes it at the end
+        try:
+            self._read_fd, write_fd = os.pipe()
+        except OSError:
+            os.close(self.saved)
+            raise
+        self.capturing = True
+        self._push = push
+        self._thread = threading.Thread(target=self._run, args=(encoding,),
+                                        name=f"expt-capture-fd{fd}", daemon=True)
+        try:
+            self._thread.start()
+            os.dup2(write_fd, fd)  # from here on, writes to fd go into the pipe
+        except BaseException:
+            os.close(write_fd)     # the reader sees end-of-file and closes the rest
+            raise
+        os.close(write_fd)
+
+    def _run(self, encoding: str) -> None:
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        forward, rest = True, ""
+        try:
+            while True:
+                try:
+                    data = os.read(self._read_fd, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                if forward:
+                    try:
+                        _write_all(self.saved, data)
+                    except OSError:  # destination gone (closed pipe): keep recording
+                        forward = False
+                text = rest + decoder.decode(data)
+                # Hand over whole lines (or whole \r redraws) so that a line arriving in
+                # several reads is not split by Python-level text recorded in between.
+                cut = max(text.rfind("\n"), text.rfind("\r")) + 1
+                if cut and self.capturing:
+                    self._push(text[:cut])
+                rest = text[cut:]
+            rest += decoder.decode(b"", final=True)
+            if rest and self.capturing:
+                self._push(rest)
+        finally:
+            os.close(self._read_fd)
+            os.close(self.saved)
+
+    def restore(self) -> None:
+        """Point ``fd`` back at the original destination (closing our pipe's write end)."""
+        os.dup2(self.saved, self.fd)
+
+    def finish(self, timeout: float) -> bool:
+        """Wait until everything written before :meth:`restore` is recorded."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            # A child process still holds the pipe.  The reader has consumed what we wrote
+            # (it reads in order and has had `timeout` seconds); it keeps forwarding to the
+            # terminal but records no more.
+            self.capturing = False
+            return False
+        return True
+
+
+_LIBC: Any = None
+
+
+def flush_c_stdio() -> None:
+    """Flush the C library's stdio buffers (``printf`` from extensions), where possible."""
+    global _LIBC
+    if os.name == "nt":
+        return
+    try:
+        if _LIBC is None:
+            import ctypes
+            _LIBC = ctypes.CDLL(None)
+        _LIBC.fflush(None)
+    except (OSError, AttributeError, ImportError):
+        pass
+
+
+def _flush(*streams: Any) -> None:
+    for stream in streams:
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass  # closed or broken streams have nothing we could save
+
+
+def _final_fd(stream: Any) -> int | None:
+    """The descriptor that writing to ``stream`` finally reaches, if known."""
+    while isinstance(stream, TeeStream):
+        stream = stream._target
+    try:
+        return stream.fileno()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None
+
+
+def _rebase(stream: Any, writer: Any) -> Any:
+    """A stream doing what ``stream`` does, except that its final writes go to ``writer``."""
+    if isinstance(stream, TeeStream):
+        return TeeStream(stream._orig, _rebase(stream._target, writer), stream._record,
+                         stream._isatty)
+    return writer
+
+
+def _open_saved(saved_fd: int, like: Any) -> TextIO:
+    """A text stream on the saved original descriptor, buffered like the stream it replaces."""
+    return io.TextIOWrapper(open(saved_fd, "wb", closefd=False),
+                            encoding=getattr(like, "encoding", None) or "utf-8",
+                            errors=getattr(like, "errors", None) or "strict",
+                            line_buffering=bool(getattr(like, "line_buffering", False)),
+                            write_through=bool(getattr(like, "write_through", False)))
+
+
+def _stream_handlers() -> list[Any]:
+    """Every logging StreamHandler attached to a logger (only if logging is in use)."""
+    logging = sys.modules.get("logging")
+    if logging is None:
+        return []
+    loggers = [logging.getLogger()] + [
+        lg for lg in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(lg, logging.Logger)]
+    seen: dict[int, Any] = {}
+    for lg in loggers:
+        for handler in list(lg.handlers):
+            if isinstance(handler, logging.StreamHandler):
+                seen[id(handler)] = handler
+    return list(seen.values())
+
+
+def _retarget_handlers(mapping: dict[int, Any]) -> None:
+    """Point StreamHandlers whose stream is a key (by id) of ``mapping`` at its value."""
+    for handler in _stream_handlers():
+        new = mapping.get(id(handler.stream))
+        if new is not None:
+            handler.setStream(new)
+
+
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold back Ctrl-C while streams are switched; deliver it right after."""
+    import signal
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous == signal.SIG_DFL:
+                raise KeyboardInterrupt
+
+
+_ACTIVE: "weakref.WeakSet[_Capture]" = weakref.WeakSet()
+_FORK_HOOK_SET = False
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (multiprocessing) writes through its inherited descriptors instead, which
+    an fd-mode capture of the parent records; its copy of the parent's record is unused."""
+    for capture in list(_ACTIVE):
+        for tee, prev in capture._tees:
+            tee._push = _discard
+            tee._target = prev if prev is not None else _NullStream()
+
+
+class _Capture:
+    """The context manager returned by :func:`capture_output`."""
+
+    def __init__(self, mode: str, out_filter: FilterSpec, drain_timeout: float):
+        self.mode = check_mode(mode)
+        self.out_filter = out_filter
+        self.drain_timeout = drain_timeout
+        self._tees: list[tuple[TeeStream, Any]] = []
+        self._forwarders: list[_FdForwarder] = []
+        self._saved_writers: list[TextIO] = []
+        self._captured: CapturedOutput | None = None
+
+    def __enter__(self) -> CapturedOutput:
+        captured = self._captured = CapturedOutput(self.mode, self.out_filter)
+        if self.mode == "no":
+            return captured
+        prev_out, prev_err = sys.stdout, sys.stderr
+        _flush(prev_out, prev_err, sys.__stdout__, sys.__stderr__)
+        ttys = [_isatty(prev_out), _isatty(prev_err)]
+        with _sigint_deferred():
+            try:
+                targets = [prev_out, prev_err]
+                if self.mode == "fd":
+                    targets = self._start_fd(prev_out, prev_err, captured)
+                # Tees append straight to the record (the hot path); _stop() cuts them off.
+                out = TeeStream(prev_out, targets[0], captured.push, ttys[0])
+                err = TeeStream(prev_err, targets[1], captured.push, ttys[1])
+                self._tees = [(out, prev_out), (err, prev_err)]
+                sys.stdout, sys.stderr = out, err
+                _retarget_handlers({id(prev_out): out, id(prev_err): err})
+                _ACTIVE.add(self)
+            except BaseException:
+                self._stop()
+                raise
+        return captured
+
+    def _push_from_fd(self, text: str) -> None:
+        """Record descriptor-level text (a no-op once the capture is closed)."""
+        self._captured.push(text)
+
+    def _start_fd(self, prev_out: Any, prev_err: Any, captured: CapturedOutput) -> list[Any]:
+        global _FORK_HOOK_SET
+        flush_c_stdio()
+        targets = []
+        for fd, prev in ((1, prev_out), (2, prev_err)):
+            encoding = getattr(prev, "encoding", None) or "utf-8"
+            try:
+                forwarder = _FdForwarder(fd, self._push_from_fd, encoding)
+            except OSError as exc:  # descriptor not open (e.g. pythonw): sys-level only
+                import warnings
+                warnings.warn(f"expt: cannot capture file descriptor {fd} ({exc}); "
+                              "recording Python-level output only", RuntimeWarning)
+                targets.append(prev)
+                continue
+            self._forwarders.append(forwarder)
+            if _final_fd(prev) == fd:
+                writer = _open_saved(forwarder.saved, prev)
+                self._saved_writers.append(writer)
+                targets.append(_rebase(prev, writer))
+            else:  # writing to prev does not reach fd: keep it as it is
+                targets.append(prev)
+        if not _FORK_HOOK_SET and hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _FORK_HOOK_SET = True
+        return targets
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.mode != "no":
+            tees = [tee for tee, _ in self._tees]
+            _flush(*tees, *(prev for _, prev in self._tees), sys.__stdout__, sys.__stderr__)
+            if self._forwarders:
+                flush_c_stdio()
+            with _sigint_deferred():
+                self._stop()
+        self._captured._close()
+
+    def _stop(self) -> None:
+        """Restore streams, handlers and descriptors; wait for the readers."""
+        _ACTIVE.discard(self)
+        if self._tees:
+            (out, prev_out), (err, prev_err) = self._tees
+            _retarget_handlers({id(out): prev_out, id(err): prev_err})
+            if sys.stdout is out:
+                sys.stdout = prev_out
+            if sys.stderr is err:
+                sys.stderr = prev_err
+            for tee, prev in self._tees:  # stale references now write straight through
+                _flush(tee._target)
+                tee._push = _discard
+                tee._target = prev if prev is not None else _NullStream()
+                tee._buffer = None
+        for writer in self._saved_writers:
+            _flush(writer)
+        for forwarder in self._forwarders:
+            forwarder.restore()
+        for forwarder in self._forwarders:
+            forwarder.finish(self.drain_timeout)
+        self._forwarders.clear()
+        self._saved_writers.clear()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def capture_output(mode: str = DEFAULT_MODE, *, out_filter: FilterSpec = apply_backspaces_and_linefeeds,
+                   drain_timeout: float = 1.0) -> _Capture:
+    """Record what is printed inside the ``with`` block; the block gets a :class:`CapturedOutput`.
+
+    ``mode`` is one of :data:`CAPTURE_MODES` (see the module docstring); ``out_filter`` as in
+    :func:`expt.output_filter.make_filter`; ``drain_timeout`` is how long the exit waits for
+    child processes that still hold the captured descriptors (fd mode).
+    """
+    return _Capture(mode, out_filter, drain_timeout)
