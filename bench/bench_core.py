@@ -35,6 +35,7 @@ sys.path.insert(0, str(BENCH_DIR))
 from _sacred_venv import SACRED_VERSION, ensure_sacred_venv  # noqa: E402
 
 FRAMEWORKS = ("sacred", "expt")
+TIMEOUT_S = 300  # one workload process; a hang is reported as that side's failure
 
 
 class WorkloadError(RuntimeError):
@@ -117,8 +118,11 @@ class Runner:
         env["BENCH_OUT"] = str(out_file)
         with open(log, "wb") as log_fh:
             start = time.perf_counter()
-            proc = subprocess.run([str(self.python[fw]), *argv], cwd=cwd, env=env,
-                                  stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT)
+            try:
+                proc = subprocess.run([str(self.python[fw]), *argv], cwd=cwd, env=env, timeout=TIMEOUT_S,
+                                      stdin=subprocess.DEVNULL, stdout=log_fh, stderr=subprocess.STDOUT)
+            except subprocess.TimeoutExpired:
+                raise WorkloadError(f"{fw}: {' '.join(argv)} still running after {TIMEOUT_S} s, killed") from None
             wall = time.perf_counter() - start
         if proc.returncode != 0:
             tail = log.read_text(errors="replace")[-1500:]
@@ -323,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] warning: {warn}", file=sys.stderr)
     reps = REPEATS["quick" if args.quick else "full"]
     started = time.perf_counter()
+    load_before = os.getloadavg()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
         runner = Runner(sacred_python, args.expt_python, Path(tmp))
@@ -333,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "sacred": f"sacred=={SACRED_VERSION} via {sacred_python}", "expt_python": str(args.expt_python),
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-        "load_avg_after": os.getloadavg(), "mode": "quick" if args.quick else "full",
+        "load_avg_before": load_before, "load_avg_after": os.getloadavg(), "mode": "quick" if args.quick else "full",
         "seconds": round(time.perf_counter() - started, 1),
     }
     if args.json:
@@ -341,7 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(render(figures))
         print(f"\n{meta['mode']} mode, {meta['seconds']} s; Python {meta['python']} on {meta['cpus']} CPUs; "
-              f"load average after: {', '.join(f'{x:.2f}' for x in meta['load_avg_after'])}")
+              f"load average (1/5/15 min) before: {', '.join(f'{x:.2f}' for x in meta['load_avg_before'])}, "
+              f"after: {', '.join(f'{x:.2f}' for x in meta['load_avg_after'])}")
         print("Figures are medians over repeats (best = fastest repeat). Sacred: " + meta["sacred"])
     verdicts = [f.verdict() for f in figures if f.check]
     return 0 if verdicts and all(v == "PASS" for v in verdicts) else 1
