@@ -124,6 +124,14 @@ def _is_install_path(real: str, real_base: str, prefixes: list[str]) -> bool:
     return any(real.startswith(p) and not base_slash.startswith(p) for p in prefixes)
 
 
+def is_local_file(path: str, base_dir: str | os.PathLike) -> bool:
+    """True when the file at `path` would be recorded as a source of a run in `base_dir`."""
+    real = os.path.realpath(_source_file(path))
+    real_base = os.path.realpath(base_dir)
+    return (real.startswith(os.path.join(real_base, ""))
+            and not _is_install_path(real, real_base, _install_prefixes()))
+
+
 def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike | None,
                        modules: Mapping[str, object] | None = None) -> list[Source]:
     """The main file plus each module of `modules` (default ``sys.modules``) under `base_dir`.
@@ -162,4 +170,5 @@ def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike
     return sorted(found.values(), key=lambda s: s.name)
 
 
-__all__ = ["Source", "SourceNotFoundError", "file_md5", "source_for", "find_local_sources"]
+__all__ = ["Source", "SourceNotFoundError", "file_md5", "source_for", "find_local_sources",
+           "is_local_file"]

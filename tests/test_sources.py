@@ -178,3 +178,15 @@ def test_large_file_md5(tmp_path):
     f = tmp_path / "big.bin"
     f.write_bytes(os.urandom(3 * (1 << 20) + 17))
     assert file_md5(str(f)) == md5_of(f)
+
+
+@pytest.mark.parametrize("rel, local", [
+    ("a.py", True), ("pkg/b.py", True), (".venv/lib/python3.11/site-packages/x.py", False),
+    ("../elsewhere.py", False),
+])
+def test_is_local_file(tmp_path, rel, local):
+    """is_local_file agrees with what find_local_sources records."""
+    base = tmp_path / "proj"
+    base.mkdir()
+    f = write(base / rel, "")
+    assert sources.is_local_file(str(f), base) is local
