@@ -6,6 +6,8 @@ factory with the flag's value. The core therefore never names an observer module
 """
 from __future__ import annotations
 
+import functools
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
@@ -23,7 +25,8 @@ class ObserverOption:
     factory: Callable[[str], object]
 
 
-def load_observer_options() -> list[ObserverOption]:
+@functools.lru_cache(maxsize=1)
+def load_observer_options() -> tuple[ObserverOption, ...]:
     """Every ObserverOption installed, sorted by long flag name; broken plug-ins are skipped."""
     from importlib.metadata import entry_points
 
@@ -31,8 +34,9 @@ def load_observer_options() -> list[ObserverOption]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             option = ep.load()
-        except ImportError:
+        except (ImportError, AttributeError) as exc:  # a broken plug-in must not break runs
+            logging.getLogger("expt").warning("Skipping observer option %s: %s", ep.name, exc)
             continue
         if isinstance(option, ObserverOption):
             options.append(option)
-    return sorted(options, key=lambda o: o.long)
+    return tuple(sorted(options, key=lambda o: o.long))

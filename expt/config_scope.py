@@ -1,0 +1,218 @@
+"""Config scopes: a function body turned into a config dict.
+
+The body is compiled once, as module-level code with the lines of the user's file (so an error
+reports the right line), and executed with a namespace in which *fixed* values (``with`` updates,
+named configs) win over the body's own assignments while later lines see them::
+
+    @ex.config
+    def cfg():
+        a = 1      # the first value
+        b = a * 2  # with a=3 -> b == 6
+
+Comments on or directly above an assignment become the entry's documentation.
+"""
+from __future__ import annotations
+
+import ast
+import inspect
+import linecache
+import textwrap
+import types
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from . import dotted
+from .errors import ConfigError
+
+_MISSING = object()
+
+
+@dataclass
+class ScopeResult:
+    """What running a scope produced: the config and the defaults that fixed values replaced."""
+
+    config: dict
+    overridden: dict[str, Any] = field(default_factory=dict)  # dotted path -> the scope's value
+
+
+class _Namespace(dict):
+    """Locals of a running scope: assignments to fixed keys keep the fixed value."""
+
+    def __init__(self, fixed: Mapping, preset: Mapping):
+        super().__init__(dotted.deep_copy(dict(preset)))
+        self.fixed = fixed
+        self.overridden: dict[str, Any] = {}
+        for key, value in fixed.items():
+            current = dict.get(self, key, _MISSING)
+            if isinstance(value, dict) and isinstance(current, dict):
+                dict.__setitem__(self, key, dotted.deep_update(current, value))
+            else:
+                dict.__setitem__(self, key, dotted.deep_copy(value))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        fixed = self.fixed.get(key, _MISSING)
+        if fixed is _MISSING:
+            dict.__setitem__(self, key, value)
+            return
+        if isinstance(fixed, dict) and fixed and isinstance(value, dict):
+            for sub, _ in dotted.leaves(fixed):
+                old = dotted.get(value, sub, _MISSING)
+                if old is not _MISSING:
+                    self.overridden[f"{key}.{sub}"] = old
+            value = dotted.deep_update(dotted.deep_copy(value), fixed)
+        else:
+            self.overridden[key] = value
+            value = dotted.deep_copy(fixed)
+        dict.pop(self, key, None)  # keep the entry where the scope defines it, not first
+        dict.__setitem__(self, key, value)
+
+
+def is_config_entry(name: str, value: Any) -> bool:
+    """Whether a local of a scope belongs in the config (not private, not code or a module)."""
+    if name.startswith("_"):
+        return False
+    return not isinstance(value, (types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+                                  types.MethodType, type))
+
+
+class ConfigDict:
+    """A plain dict (or the contents of a config file) used like a scope."""
+
+    def __init__(self, values: Mapping, *, origin: str = "dict"):
+        self.values = dotted.deep_copy(dict(values))
+        self.origin = origin
+        self.docs: dict[str, str] = {}
+        self.doc = ""
+
+    def __call__(self, fixed: Mapping | None = None, preset: Mapping | None = None) -> ScopeResult:
+        ns = _Namespace(fixed or {}, preset or {})
+        for key, value in self.values.items():
+            ns[key] = dotted.deep_copy(value)
+        return ScopeResult(dict(ns), ns.overridden)
+
+
+class ConfigScope:
+    """A decorated function whose body defines config entries."""
+
+    def __init__(self, func: Callable):
+        self.func = func
+        self.__name__ = getattr(func, "__name__", "config")
+        self.__doc__ = func.__doc__
+        self.doc = inspect.getdoc(func) or ""
+        self._code, self.docs = _compile_body(func)
+
+    def __call__(self, fixed: Mapping | None = None, preset: Mapping | None = None) -> ScopeResult:
+        """Run the body; `fixed` values win, `preset` values are visible and may be replaced."""
+        ns = _Namespace(fixed or {}, preset or {})
+        exec(self._code, _globals_of(self.func), ns)
+        config = {k: v for k, v in ns.items() if is_config_entry(k, v)}
+        return ScopeResult(config, ns.overridden)
+
+
+def _globals_of(func: Callable) -> dict:
+    """The function's globals, plus the variables it closes over (scopes defined in functions)."""
+    if not func.__closure__:
+        return func.__globals__
+    scope = dict(func.__globals__)
+    for name, cell in zip(func.__code__.co_freevars, func.__closure__):
+        try:
+            scope[name] = cell.cell_contents
+        except ValueError:  # an empty cell: the variable was never assigned
+            pass
+    return scope
+
+
+def _compile_body(func: Callable) -> tuple[types.CodeType, dict[str, str]]:
+    """The function body as module code with the file's line numbers, and the entries' docs."""
+    filename = func.__code__.co_filename
+    lines, first_line = _source_lines(func)
+    source = textwrap.dedent("".join(lines))
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        tree = None
+    if tree is None or not _is_def_of(tree, func):
+        lines, first_line = _inspect_source_lines(func)
+        source = textwrap.dedent("".join(lines))
+        tree = ast.parse(source)
+    funcdef = tree.body[0]
+    body = list(funcdef.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None),
+                                                             ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]  # the docstring is the scope's doc, not code
+    docs = _docs_from_comments(body, source.splitlines())
+    module = ast.Module(body=body, type_ignores=[])
+    ast.increment_lineno(module, first_line - 1)
+    return compile(module, filename, "exec"), docs
+
+
+def _is_def_of(tree: ast.Module, func: Callable) -> bool:
+    return bool(tree.body) and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) \
+        and tree.body[0].name == func.__name__
+
+
+def _source_lines(func: Callable) -> tuple[list[str], int]:
+    """Fast path: the def's lines by indentation, straight from linecache (no tokenizer)."""
+    code = func.__code__
+    all_lines = linecache.getlines(code.co_filename, func.__globals__)
+    start = code.co_firstlineno - 1
+    if not all_lines or start >= len(all_lines):
+        return _inspect_source_lines(func)
+    i = start
+    while i < len(all_lines) and all_lines[i].lstrip().startswith("@"):
+        i += 1  # decorators
+    if i >= len(all_lines):
+        return _inspect_source_lines(func)
+    def_indent = _indent(all_lines[i])
+    end = i + 1
+    for j in range(i + 1, len(all_lines)):
+        text = all_lines[j]
+        stripped = text.strip()
+        if stripped and not stripped.startswith("#") and _indent(text) <= def_indent:
+            break
+        end = j + 1
+    return all_lines[start:end], start + 1
+
+
+def _inspect_source_lines(func: Callable) -> tuple[list[str], int]:
+    try:
+        return inspect.getsourcelines(func)
+    except (OSError, TypeError) as exc:
+        raise ConfigError(
+            f"Cannot read the source of config scope '{func.__name__}' ({exc}). Config scopes "
+            "must be defined in a file or notebook cell; use ex.add_config({...}) otherwise."
+        ) from None
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _docs_from_comments(body: list[ast.stmt], lines: list[str]) -> dict[str, str]:
+    """Docs of assigned names: the comment ending the assignment, else the comments above it."""
+    docs: dict[str, str] = {}
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            targets = [t.id for t in stmt.targets if isinstance(t, ast.Name)]
+        elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target,
+                                                                              ast.Name):
+            targets = [stmt.target.id]
+        else:
+            continue
+        if not targets:
+            continue
+        end_line = lines[stmt.end_lineno - 1]
+        trailing = end_line[stmt.end_col_offset:].strip()
+        doc = trailing[1:].strip() if trailing.startswith("#") else ""
+        if not doc:
+            above = []
+            k = stmt.lineno - 2
+            while k >= 0 and lines[k].strip().startswith("#"):
+                above.append(lines[k].strip()[1:].strip())
+                k -= 1
+            doc = " ".join(reversed(above))
+        if doc:
+            for name in targets:
+                docs[name] = doc
+    return docs

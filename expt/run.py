@@ -1,0 +1,211 @@
+"""The Run: one execution of a command, from QUEUED/RUNNING to COMPLETED, FAILED or INTERRUPTED."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import traceback
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+from .capture_output import capture_output
+from .dispatch import Dispatcher, Lazy
+from .errors import ExptError
+from .events import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING
+from .metrics import MetricsBuffer
+from .serialize import to_safe
+
+log = logging.getLogger("expt")
+_EXPT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def utcnow() -> datetime:
+    """Naive UTC time, as Sacred stores it."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Run:
+    """A single run of an experiment's command; created by ``Experiment.run``."""
+
+    def __init__(self, *, config: dict, config_modifications: Any, main_function: Callable,
+                 observers: Sequence[object], experiment_info: dict, host_info: dict,
+                 meta_info: dict, command: str, logger: logging.Logger,
+                 run_id: Any = None, beat_interval: float = 10.0, capture_mode: str = "no",
+                 captured_out_filter: Callable[[str], str] | None = None,
+                 pre_run_hooks: Sequence[Callable] = (), post_run_hooks: Sequence[Callable] = (),
+                 queue_only: bool = False):
+        self._id = run_id
+        self.config = config
+        self.config_modifications = config_modifications
+        self.main_function = main_function
+        self.observers = list(observers)
+        self.experiment_info = experiment_info
+        self.host_info = host_info
+        self.meta_info = meta_info
+        self.command = command
+        self.run_logger = logger
+        self.beat_interval = beat_interval
+        self.capture_mode = capture_mode
+        self.captured_out_filter = captured_out_filter
+        self.pre_run_hooks = list(pre_run_hooks)
+        self.post_run_hooks = list(post_run_hooks)
+        self.queue_only = queue_only
+        self.info: dict = {}
+        self.result: Any = None
+        self.status: str | None = None
+        self.start_time: datetime | None = None
+        self.stop_time: datetime | None = None
+        self.fail_trace: list[str] | None = None
+        self._metrics = MetricsBuffer()
+        self.log_scalar = self._metrics.log_scalar  # bound directly: the hot path
+        self._output = None
+        self._resources: set[str] = set()
+        self._dispatch = Dispatcher(self.observers)
+        self._emit_lock = threading.Lock()
+        self._heartbeat: _Heartbeat | None = None
+
+    # -- the user's API ---------------------------------------------------------------------
+
+    def log_scalar(self, name: str, value: Any, step: int | None = None) -> None:
+        """Record a metric point; cheap (an append to memory), sent at the next heartbeat."""
+        self._metrics.log_scalar(name, value, step)
+
+    def add_artifact(self, filename: str | os.PathLike, name: str | None = None,
+                     metadata: dict | None = None, content_type: str | None = None) -> None:
+        """Store the file `filename` with the run, as `name` (default: its base name)."""
+        filename = os.fspath(filename)
+        if not os.path.isfile(filename):
+            raise ExptError(f"Cannot add artifact '{filename}': no such file.")
+        self._emit("artifact_event", name=name or os.path.basename(filename),
+                   filename=os.path.abspath(filename), metadata=to_safe(metadata),
+                   content_type=content_type)
+
+    def add_resource(self, filename: str | os.PathLike) -> None:
+        """Record that the run used the file `filename` (once per file)."""
+        filename = os.path.abspath(os.fspath(filename))
+        if not os.path.isfile(filename):
+            raise ExptError(f"Cannot add resource '{filename}': no such file.")
+        if filename not in self._resources:
+            self._resources.add(filename)
+            self._emit("resource_event", filename=filename)
+
+    def open_resource(self, filename: str | os.PathLike, mode: str = "r"):
+        """Open `filename` for reading and record it as a resource."""
+        self.add_resource(filename)
+        return open(filename, mode)
+
+    @property
+    def captured_out(self) -> str:
+        """Everything the run printed so far (filtered)."""
+        return "" if self._output is None else self._output.getvalue()
+
+    # -- the lifecycle ----------------------------------------------------------------------
+
+    def __call__(self, *args: Any) -> Any:
+        """Run the main function and report every step to the observers; returns its result."""
+        if self.queue_only:
+            self.status = QUEUED
+            self._id = self._dispatch.start(
+                "queued_event", ex_info=self.experiment_info, command=self.command,
+                host_info=self.host_info, queue_time=utcnow(), config=self.config,
+                meta_info=self.meta_info, _id=self._id)
+            self._dispatch.join()
+            return None
+        self.start_time = utcnow()
+        try:
+            self._id = self._dispatch.start(
+                "started_event", ex_info=self.experiment_info, command=self.command,
+                host_info=self.host_info, start_time=self.start_time, config=self.config,
+                meta_info=self.meta_info, _id=self._id)
+        except BaseException:
+            self._dispatch.join()
+            raise
+        self.status = RUNNING
+        try:
+            with contextlib.ExitStack() as stack:
+                self._output = stack.enter_context(
+                    capture_output(self.capture_mode, out_filter=self.captured_out_filter))
+                self._heartbeat = _Heartbeat(self.beat_interval, self._beat)
+                stack.callback(self._heartbeat.stop)
+                for hook in self.pre_run_hooks:
+                    hook()
+                self.result = self.main_function(*args)
+                for hook in self.post_run_hooks:
+                    hook()
+        except BaseException as exc:
+            self._finish_abnormally(exc)
+            raise
+        else:
+            self._finish(COMPLETED, "completed_event", stop_time=self.stop_time,
+                         result=to_safe(self.result))
+        finally:
+            self._dispatch.join()
+        return self.result
+
+    def _finish_abnormally(self, exc: BaseException) -> None:
+        status = getattr(exc, "STATUS", None)
+        if isinstance(exc, KeyboardInterrupt) or status:
+            self._finish(status or INTERRUPTED, "interrupted_event", status=status or INTERRUPTED)
+        else:
+            self.fail_trace = format_user_traceback(exc)
+            self._finish(FAILED, "failed_event", fail_trace=self.fail_trace)
+
+    def _finish(self, status: str, event: str, **kwargs: Any) -> None:
+        self.stop_time = utcnow()
+        self.status = status
+        try:
+            self._beat()  # the last metric points and output before the final event
+        finally:
+            time_arg = {"completed_event": "stop_time", "failed_event": "fail_time",
+                        "interrupted_event": "interrupt_time"}[event]
+            kwargs[time_arg] = self.stop_time
+            self._emit(event, **kwargs)
+
+    def _beat(self) -> None:
+        """Send new metric points, new output, info and result to the observers."""
+        metrics = self._metrics.drain()
+        delta = self._output.read_new() if self._output is not None else ""
+        with self._emit_lock:
+            if metrics:
+                self._dispatch.emit("log_metrics", metrics_by_name=metrics, info=self.info)
+            self._dispatch.emit("heartbeat_event", info=to_safe(self.info),
+                                captured_out=Lazy(lambda: self.captured_out),
+                                output_delta=delta, beat_time=utcnow(),
+                                result=to_safe(self.result))
+
+    def _emit(self, event: str, **kwargs: Any) -> None:
+        with self._emit_lock:
+            self._dispatch.emit(event, **kwargs)
+
+
+class _Heartbeat:
+    """A daemon thread calling `beat` every `interval` seconds until stopped."""
+
+    def __init__(self, interval: float, beat: Callable[[], None]):
+        self._interval = interval
+        self._beat = beat
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="expt-heartbeat", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopped.wait(self._interval):
+            try:
+                self._beat()
+            except Exception:  # a heartbeat must never kill the run
+                log.exception("Heartbeat failed.")
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join()
+
+
+def format_user_traceback(exc: BaseException) -> list[str]:
+    """The traceback of `exc` without the frames inside expt itself."""
+    tb = exc.__traceback__
+    frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(_EXPT_DIR)]
+    lines = ["Traceback (most recent call last):\n"]
+    lines += traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return lines

@@ -1,0 +1,52 @@
+"""Which parameters a captured function takes, and filling the missing ones from a lookup."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from .errors import MissingConfigError
+
+SPECIAL_PARAMETERS = ("_run", "_log", "_seed", "_rnd", "_config")
+_NOT_FOUND = object()
+
+
+class Signature:
+    """The parameters of `func` that config values or special values can fill."""
+
+    def __init__(self, func: Callable):
+        self.name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
+        params = list(inspect.signature(func).parameters.values())
+        self.positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
+        self.keyword_only = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
+        self.has_defaults = frozenset(p.name for p in params if p.default is not p.empty)
+        self.fillable = self.positional + self.keyword_only
+
+    @property
+    def config_parameters(self) -> list[str]:
+        """Parameters that config entries can fill (not the special ones)."""
+        return [n for n in self.fillable if n not in SPECIAL_PARAMETERS]
+
+    def fill(self, args: tuple, kwargs: dict,
+             lookup: Callable[[str], Any]) -> dict:
+        """`kwargs` plus a value from `lookup` for every parameter not given.
+
+        `lookup(name)` returns the value or the module's ``NOT_FOUND``; a parameter with no value
+        and no default raises MissingConfigError. Explicit arguments always win.
+        """
+        given = set(self.positional[:len(args)]) | kwargs.keys()
+        missing = []
+        filled = dict(kwargs)
+        for name in self.fillable:
+            if name in given:
+                continue
+            value = lookup(name)
+            if value is not _NOT_FOUND:
+                filled[name] = value
+            elif name not in self.has_defaults:
+                missing.append(name)
+        if missing:
+            raise MissingConfigError(self.name, missing)
+        return filled
+
+
+NOT_FOUND = _NOT_FOUND
