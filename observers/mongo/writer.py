@@ -1,0 +1,142 @@
+"""The background writer: the only thread that talks to MongoDB once a run has started.
+
+Event methods append ops to an in-memory queue and return at once, so the training (and the
+heartbeat) thread never waits on the database. The writer applies the ops in order; when the
+server is away it keeps the op at the head of the queue and retries with a growing pause (up to
+``retry_max`` seconds), so nothing is lost while the server restarts. At the end, :meth:`close`
+waits a bounded time for the queue to drain and returns whatever is left for the journal.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from . import ops as ops_mod
+
+log = logging.getLogger("observers.mongo")
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Errors after which the same op may succeed later (network, failover, restart)."""
+    from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+
+    if isinstance(exc, ConnectionFailure):
+        return True
+    if isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError"):
+        return True
+    # NotWritablePrimary, ShutdownInProgress, InterruptedAtShutdown, PrimarySteppedDown ...
+    return isinstance(exc, OperationFailure) and exc.code in (91, 189, 10107, 11600, 11602,
+                                                              13435, 13436)
+
+
+class Writer:
+    """Applies queued ops to `db` in order, retrying while the server is unreachable."""
+
+    def __init__(self, db, names: ops_mod.Names, *, run_uuid: str, run_id: Any,
+                 retry_max: float = 5.0, on_state: Callable[[str, BaseException | None], None]
+                 = lambda state, exc: None):
+        self.db, self.names, self.run_uuid = db, names, run_uuid
+        self.run_id = run_id                  # None until a queued "run" op allocates it
+        self.bind_ids = run_id is None        # ops hold ops.RUN_ID placeholders
+        self.retry_max = retry_max
+        self.on_state = on_state              # ("offline"|"online"|"dropped", error)
+        self.offline = False
+        self.applied = 0
+        self.dropped: list[tuple[list, BaseException]] = []
+        self._queue: deque[list] = deque()
+        self._cv = threading.Condition()
+        self._closing = False
+        self._abort = False
+        self._busy = False
+        self._thread = threading.Thread(target=self._loop, name="expt-mongo-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, new_ops: list[list]) -> None:
+        """Queue ops; never blocks on the database."""
+        if not new_ops:
+            return
+        with self._cv:
+            self._queue.extend(new_ops)
+            self._cv.notify()
+
+    def pending(self) -> int:
+        with self._cv:
+            return len(self._queue) + self._busy
+
+    def _loop(self) -> None:
+        pause = 0.1
+        while True:
+            with self._cv:
+                while not self._queue and not self._closing:
+                    self._cv.wait()
+                if self._abort or not self._queue:
+                    return
+                op = self._queue[0]
+                self._busy = True
+            try:
+                self._apply(op)
+            except Exception as exc:  # noqa: BLE001 - every failure is handled here
+                if is_retryable(exc):
+                    with self._cv:
+                        self._busy = False
+                    if not self.offline:
+                        self.offline = True
+                        self.on_state("offline", exc)
+                    with self._cv:
+                        if not self._abort:
+                            self._cv.wait(pause)
+                    pause = min(pause * 2, self.retry_max)
+                    continue
+                log.error("MongoObserver: dropping a write that cannot succeed: %s", exc)
+                self.dropped.append((op, exc))
+                self.on_state("dropped", exc)
+            with self._cv:
+                self._busy = False
+                if self._queue and self._queue[0] is op:
+                    self._queue.popleft()
+                self.applied += 1
+            pause = 0.1
+            if self.offline:
+                self.offline = False
+                self.on_state("online", None)
+
+    def _apply(self, op: list) -> None:
+        from pymongo.errors import InvalidDocument
+
+        run_id = self.run_id if self.bind_ids else None
+        try:
+            new_id = ops_mod.apply(self.db, self.names, op, run_id, self.run_uuid)
+        except InvalidDocument:
+            from .documents import bson_safe  # an odd value in info/result: store its repr
+
+            new_id = ops_mod.apply(self.db, self.names, bson_safe(op), run_id, self.run_uuid)
+        if new_id is not None:
+            self.run_id = new_id
+
+    def close(self, timeout: float, offline_grace: float) -> list[list]:
+        """Wait until the queue is empty (at most `timeout` s, or `offline_grace` s while the
+        server is unreachable); stop the thread and return the ops not applied, in order."""
+        with self._cv:
+            self._closing = True
+            self._cv.notify_all()
+        deadline = time.monotonic() + timeout
+        offline_since = None
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            if self.offline:
+                offline_since = offline_since or time.monotonic()
+                if time.monotonic() - offline_since > offline_grace:
+                    break
+            else:
+                offline_since = None
+            self._thread.join(0.05)
+        with self._cv:
+            self._abort = True
+            self._cv.notify_all()
+        self._thread.join()  # at most one op attempt (bounded by the client's timeouts)
+        with self._cv:
+            left = list(self._queue)
+            self._queue.clear()
+        return left
