@@ -18,6 +18,12 @@ from .serialize import to_safe
 
 log = logging.getLogger("expt")
 _EXPT_DIR = os.path.dirname(os.path.abspath(__file__))
+_active_runs: list["Run"] = []  # a stack: a run started inside a run is current until it ends
+
+
+def current_run() -> "Run | None":
+    """The run whose main function is executing now (in any thread), or None."""
+    return _active_runs[-1] if _active_runs else None
 
 
 def utcnow() -> datetime:
@@ -128,6 +134,8 @@ class Run:
                     capture_output(self.capture_mode, out_filter=self.captured_out_filter))
                 self._heartbeat = _Heartbeat(self.beat_interval, self._beat)
                 stack.callback(self._heartbeat.stop)
+                _active_runs.append(self)
+                stack.callback(_active_runs.remove, self)
                 for hook in self.pre_run_hooks:
                     hook()
                 self.result = self.main_function(*args)
