@@ -82,10 +82,13 @@ def parse_url(value: str, db_name: str | None = None) -> MongoTarget:
 
 def _parse_uri(value: str, db_name: str | None) -> MongoTarget:
     scheme, sep, rest = value.partition("://")
-    if not sep or scheme.lower() not in _SCHEMES:
+    if not sep:
+        raise MongoUrlError(value, "a URI must start with mongodb:// or mongodb+srv://",
+                            _suggest(value))
+    if scheme.lower() not in _SCHEMES:
         close = suggest(scheme.lower(), _SCHEMES, n=1)
         hint = [f"{close[0]}://{rest or value.split(':', 1)[-1].lstrip('/')}"] if close else []
-        raise MongoUrlError(value, f"the scheme must be mongodb:// or mongodb+srv://", hint)
+        raise MongoUrlError(value, "the scheme must be mongodb:// or mongodb+srv://", hint)
     parts = urlsplit(f"{scheme.lower()}://{rest}")
     host = parts.netloc.rpartition("@")[2]
     if not host:
