@@ -291,6 +291,16 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def _precompile(python: Path) -> None:
+    """Write expt's bytecode, as pip does at install time for Sacred's venv.
+
+    Without it, PYTHONDONTWRITEBYTECODE (set in some shells) makes every expt
+    process recompile the working tree's sources, a cost no installed package has.
+    """
+    dirs = [str(REPO_ROOT / d) for d in ("expt", "observers") if (REPO_ROOT / d).is_dir()] + [str(WORKLOADS)]
+    subprocess.run([str(python), "-m", "compileall", "-q", *dirs], check=True, stdout=subprocess.DEVNULL)
+
+
 def _expt_install_warning(python: Path) -> str | None:
     """Why `-F DIR` may fail for expt: its flag plug-ins are entry points of the installed dist."""
     code = ("from importlib.metadata import distribution as d, entry_points as e\n"
@@ -310,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
     parser.add_argument("--sacred-python", type=Path, help="python of an existing Sacred 0.8.7 env "
                         "(default: create/reuse bench/.cache/sacred-venv)")
+    parser.add_argument("--no-compile", action="store_true",
+                        help="do not write expt's .pyc files first (by default they are, as pip does for Sacred)")
     parser.add_argument("--expt-python", type=Path, default=Path(sys.executable),
                         help="python whose environment runs expt (default: this one)")
     args = parser.parse_args(argv)
@@ -322,12 +334,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{n!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for n, h in hints.items())
             + f"; choose from {', '.join(BENCHES)}")
     sacred_python = args.sacred_python or ensure_sacred_venv()
+    if not args.no_compile:
+        _precompile(args.expt_python)
     warn = _expt_install_warning(args.expt_python)
     if warn:
         print(f"[bench] warning: {warn}", file=sys.stderr)
     reps = REPEATS["quick" if args.quick else "full"]
     started = time.perf_counter()
     load_before = os.getloadavg()
+    if load_before[0] > 0.7 * (os.cpu_count() or 1) / 2:
+        print(f"[bench] warning: 1-minute load average is {load_before[0]:.2f} before starting; "
+              "other work competes for the CPUs and will skew the figures", file=sys.stderr)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-core-") as tmp:
         runner = Runner(sacred_python, args.expt_python, Path(tmp))
@@ -338,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "sacred": f"sacred=={SACRED_VERSION} via {sacred_python}", "expt_python": str(args.expt_python),
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-        "load_avg_before": load_before, "load_avg_after": os.getloadavg(), "mode": "quick" if args.quick else "full",
+        "load_avg_before": load_before, "load_avg_after": os.getloadavg(), "precompiled_expt": not args.no_compile, "mode": "quick" if args.quick else "full",
         "seconds": round(time.perf_counter() - started, 1),
     }
     if args.json:
