@@ -74,10 +74,12 @@ def usage_text(ex, prog: str, options: Sequence[tuple] | None = None) -> str:
         spelled = f"{short} {long}" + (f"={metavar}" if metavar else "")
         lines.append(f"  {spelled:<30} {text}")
     lines += ["", "Commands:"]
-    for name, function in ex.gather_commands().items():
-        doc = (function.__doc__ or "").strip().splitlines()
-        marker = " (default)" if name == ex.default_command else ""
-        lines.append(f"  {name:<30} {doc[0] if doc else ''}{marker}")
+    commands = ex.gather_commands()
+    for name in sorted(commands, key=lambda n: n != ex.default_command):
+        doc = (commands[name].__doc__ or "").strip().splitlines()
+        text = " ".join(filter(None, [doc[0] if doc else "",
+                                      "(default)" if name == ex.default_command else ""]))
+        lines.append(f"  {name:<30} {text}".rstrip())
     return "\n".join(lines) + "\n"
 
 
@@ -144,8 +146,13 @@ def _prepare(ex, invocation: Invocation):
         opts["--beat-interval"] = _number("--beat-interval", opts["--beat-interval"])
     if opts.get("--enforce_clean"):
         _enforce_clean(ex)
-    return ex._create_run(invocation.command, invocation.updates, invocation.named_configs,
-                          None, None, opts)
+    run = ex._create_run(invocation.command, invocation.updates, invocation.named_configs,
+                         None, None, opts)
+    if opts.get("--print-config"):
+        from .commands import print_config
+
+        print_config(run)
+    return run
 
 
 def _check_option_spellings(argv: Sequence[str], options: Sequence[tuple]) -> None:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from . import dotted
 from .capture import CapturedFunction, readonly_config
 from .capture_output import DEFAULT_MODE
+from .commands import print_config, print_dependencies, print_named_configs_of, save_config
 from .config import resolve
 from .errors import CommandNotFoundError, ExptError, InteractiveModeError
 from .experiment_info import collect_experiment_info
@@ -58,6 +59,15 @@ class Experiment(Ingredient):
         self.default_command: str | None = None
         self.captured_out_filter: Any = apply_backspaces_and_linefeeds
         self.current_run: Run | None = None
+        self._add_builtin_commands()
+
+    def _add_builtin_commands(self) -> None:
+        def print_named_configs() -> None:
+            """Print the named configs of the experiment and its ingredients."""
+            print_named_configs_of(self)
+
+        for function in (print_config, print_dependencies, save_config, print_named_configs):
+            self.command(function, unobserved=True)
 
     @property
     def name(self) -> str:
