@@ -81,7 +81,9 @@ def resolve(layers: Sequence[ConfigLayer], *, updates: Mapping[str, Any] | None 
     docs.setdefault("seed", SEED_DOC)
 
     added = {p for p, _ in dotted.leaves(fixed_tree) if p not in overridden and p != "seed"}
-    _check_unknown_updates(update_tree, added, config, set(captured_params), force)
+    # keys that a named config of this run defines exist, even if no default scope has them
+    _check_unknown_updates(update_tree, added, config, set(captured_params),
+                           set(dotted.all_paths(named_tree)), force)
     modified = {p for p, old in overridden.items() if dotted.get(config, p, None) != old}
     typechanged = {}
     for path, old in overridden.items():
@@ -133,11 +135,12 @@ def _merge_at(tree: dict, path: str, values: Mapping) -> None:
 
 
 def _check_unknown_updates(update_tree: Mapping, added: set[str], config: Mapping,
-                           captured_params: set[str], force: bool) -> None:
+                           captured_params: set[str], named: set[str], force: bool) -> None:
     for path, _ in dotted.leaves(update_tree):
-        if path not in added or force or path in captured_params:
+        if path not in added or force or path in captured_params or path in named:
             continue
-        valid = [p for p in dotted.all_paths(config) if p not in added] + sorted(captured_params)
+        valid = [p for p in dotted.all_paths(config) if p not in added or p in named] \
+            + sorted(captured_params)
         raise ConfigKeyError(path, suggest(path, valid))
 
 
