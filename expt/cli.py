@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from .errors import ExptError, UserInputError, did_you_mean, suggest
+from .errors import ExptError, Interrupted, UserInputError, did_you_mean, suggest
 from .observer_options import ObserverOption, load_observer_options
 from .run import format_user_traceback
 from .updates import parse_with_words
@@ -119,8 +120,11 @@ def run_commandline(ex, argv: Sequence[str]):
         run = _prepare(ex, invocation)
     except ExptError as exc:
         _fail(exc, debug, prog, EXIT_USER_ERROR if isinstance(exc, UserInputError) else 1)
+    previous = _stop_on_sigterm()
     try:
         run()
+    except Interrupted as exc:
+        sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
@@ -132,7 +136,20 @@ def run_commandline(ex, argv: Sequence[str]):
         sys.exit(EXIT_FAILED)
     finally:
         ex._release(run)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return run
+
+
+def _stop_on_sigterm():
+    """Make SIGTERM end the run as INTERRUPTED (exit 143) instead of killing it unrecorded."""
+    def interrupt(signum, frame):
+        raise Interrupted(signum)
+
+    try:
+        return signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
 
 
 def _prepare(ex, invocation: Invocation):

@@ -107,3 +107,13 @@ class ObserverError(ExptError):
 
 class InteractiveModeError(ExptError):
     """An experiment defined without a main file was used outside interactive mode."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM); it ends INTERRUPTED like on Ctrl-C."""
+
+    STATUS = "INTERRUPTED"
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"stopped by signal {signum}")

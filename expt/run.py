@@ -159,9 +159,9 @@ class Run:
             self.fail_trace = format_user_traceback(exc)
             self._finish(FAILED, "failed_event", fail_trace=self.fail_trace)
 
-    def _finish(self, status: str, event: str, **kwargs: Any) -> None:
+    def _finish(self, final_status: str, event: str, **kwargs: Any) -> None:
         self.stop_time = utcnow()
-        self.status = status
+        self.status = final_status
         try:
             self._beat()  # the last metric points and output before the final event
         finally:
