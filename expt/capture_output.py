@@ -77,6 +77,12 @@ def _discard(text: str) -> None:
     """Where a closed capture's writes go."""
 
 
+class _FdText(str):
+    """Text that arrived through a file descriptor (whole lines), as opposed to Python writes."""
+
+    __slots__ = ()
+
+
 class CapturedOutput:
     """The recorded output of one capture; safe to read from another thread while it grows."""
 
@@ -90,6 +96,8 @@ class CapturedOutput:
         self._lock = threading.Lock()
         self._done: list[str] = []     # filtered text that is final
         self._unread: list[str] = []   # the part of it read_new() has not returned yet
+        self._mid_line = False         # Python-level text has an unfinished line
+        self._held: list[str] = []     # descriptor lines waiting for that line to end
 
     def read_new(self) -> str:
         """The completed, filtered lines since the previous call (all that is left once closed)."""
@@ -108,24 +116,45 @@ class CapturedOutput:
             return (self._done[0] if self._done else "") + self._filter.pending
 
     def _pump(self) -> None:
-        """Move the raw chunks written so far through the filter (lock held)."""
+        """Move the raw chunks written so far through the filter (lock held).
+
+        A descriptor-level line that arrives while Python-level text is in the middle of a
+        line (between ``print``'s text and its ``"\\n"``) waits for that line to end, so the
+        reader thread's timing never splices two lines into one.
+        """
         chunks = self._chunks
         count = len(chunks)
-        if count:
-            out = self._filter.feed("".join([chunks.popleft() for _ in range(count)]))
-            if out:
-                self._done.append(out)
-                self._unread.append(out)
+        if not count:
+            return
+        parts, held, mid = [], self._held, self._mid_line
+        for _ in range(count):
+            chunk = chunks.popleft()
+            if type(chunk) is _FdText:
+                (held if mid else parts).append(chunk)
+            elif chunk:
+                parts.append(chunk)
+                mid = chunk[-1] != "\n"
+                if held and not mid:
+                    parts.extend(held)
+                    held.clear()
+        self._mid_line = mid
+        self._emit(self._filter.feed("".join(parts)))
+
+    def _emit(self, out: str) -> None:
+        if out:
+            self._done.append(out)
+            self._unread.append(out)
 
     def _close(self) -> None:
-        """Stop recording and end the unfinished line."""
+        """Stop recording and end the unfinished line (held descriptor lines go before it)."""
         with self._lock:
             self.push = _discard
             self._pump()
-            rest = self._filter.flush()
-            if rest:
-                self._done.append(rest)
-                self._unread.append(rest)
+            last = self._filter.flush()
+            if self._held:
+                self._emit(self._filter.feed("".join(self._held)) + self._filter.flush())
+                self._held.clear()
+            self._emit(last)
             self.closed = True
 
 
@@ -247,8 +276,9 @@ class _FdForwarder:
     """Moves descriptor ``fd`` onto a pipe; a thread copies what arrives to the original
     destination and records it."""
 
-    def __init__(self, fd: int, push: Any, encoding: str):
+    def __init__(self, fd: int, push: Any, encoding: str, compress: bool):
         self.fd = fd
+        self._compress = compress
         self.saved = os.dup(fd)  # the original destination; the reader closes it at the end
         try:
             self._read_fd, write_fd = os.pipe()
@@ -257,15 +287,26 @@ class _FdForwarder:
             raise
         self.capturing = True
         self._push = push
+        # `saved` is used by the reader and by the Python-level writer; the last one closes it.
+        self._saved_users = 2
+        self._saved_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, args=(encoding,),
                                         name=f"expt-capture-fd{fd}", daemon=True)
         try:
             self._thread.start()
             os.dup2(write_fd, fd)  # from here on, writes to fd go into the pipe
         except BaseException:
-            os.close(write_fd)     # the reader sees end-of-file and closes the rest
+            os.close(write_fd)     # the reader sees end-of-file and closes its part
+            self.release_saved()
             raise
         os.close(write_fd)
+
+    def release_saved(self) -> None:
+        """One user of the saved descriptor is done with it; the last one closes it."""
+        with self._saved_lock:
+            self._saved_users -= 1
+            if self._saved_users == 0:
+                os.close(self.saved)
 
     def _run(self, encoding: str) -> None:
         decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
@@ -284,18 +325,22 @@ class _FdForwarder:
                     except OSError:  # destination gone (closed pipe): keep recording
                         forward = False
                 text = rest + decoder.decode(data)
-                # Hand over whole lines (or whole \r redraws) so that a line arriving in
-                # several reads is not split by Python-level text recorded in between.
-                cut = max(text.rfind("\n"), text.rfind("\r")) + 1
+                # Hand over whole lines only, so that a line arriving in several reads is not
+                # split by Python-level text recorded in between.
+                cut = text.rfind("\n") + 1
                 if cut and self.capturing:
-                    self._push(text[:cut])
+                    self._push(_FdText(text[:cut]))
                 rest = text[cut:]
+                if self._compress and len(rest) > 65536:
+                    # A child's progress bar redrawing without a newline: keep one copy
+                    # (exact, as the filter composes: f(f(a) + b) == f(a + b)).
+                    rest = apply_backspaces_and_linefeeds(rest)
             rest += decoder.decode(b"", final=True)
             if rest and self.capturing:
-                self._push(rest)
+                self._push(_FdText(rest))
         finally:
             os.close(self._read_fd)
-            os.close(self.saved)
+            self.release_saved()
 
     def restore(self) -> None:
         """Point ``fd`` back at the original destination (closing our pipe's write end)."""
@@ -359,7 +404,8 @@ def _rebase(stream: Any, writer: Any) -> Any:
 
 def _open_saved(saved_fd: int, like: Any) -> TextIO:
     """A text stream on the saved original descriptor, buffered like the stream it replaces."""
-    return io.TextIOWrapper(open(saved_fd, "wb", closefd=False),
+    unbuffered = isinstance(getattr(like, "buffer", None), io.RawIOBase)  # python -u
+    return io.TextIOWrapper(open(saved_fd, "wb", buffering=0 if unbuffered else -1, closefd=False),
                             encoding=getattr(like, "encoding", None) or "utf-8",
                             errors=getattr(like, "errors", None) or "strict",
                             line_buffering=bool(getattr(like, "line_buffering", False)),
@@ -474,7 +520,8 @@ class _Capture:
         for fd, prev in ((1, prev_out), (2, prev_err)):
             encoding = getattr(prev, "encoding", None) or "utf-8"
             try:
-                forwarder = _FdForwarder(fd, self._push_from_fd, encoding)
+                forwarder = _FdForwarder(fd, self._push_from_fd, encoding,
+                                         self.out_filter is apply_backspaces_and_linefeeds)
             except OSError as exc:  # descriptor not open (e.g. pythonw): sys-level only
                 import warnings
                 warnings.warn(f"expt: cannot capture file descriptor {fd} ({exc}); "
@@ -495,8 +542,9 @@ class _Capture:
 
     def __exit__(self, *exc_info: Any) -> None:
         if self.mode != "no":
-            tees = [tee for tee, _ in self._tees]
-            _flush(*tees, *(prev for _, prev in self._tees), sys.__stdout__, sys.__stderr__)
+            # Buffers that write into the descriptors go first (fd mode: into the pipes).
+            # The tees' own targets are flushed after the pipes are drained, in _stop().
+            _flush(*(prev for _, prev in self._tees), sys.__stdout__, sys.__stderr__)
             if self._forwarders:
                 flush_c_stdio()
             with _sigint_deferred():
@@ -513,17 +561,21 @@ class _Capture:
                 sys.stdout = prev_out
             if sys.stderr is err:
                 sys.stderr = prev_err
-            for tee, prev in self._tees:  # stale references now write straight through
-                _flush(tee._target)
-                tee._push = _discard
-                tee._target = prev if prev is not None else _NullStream()
-                tee._buffer = None
-        for writer in self._saved_writers:
-            _flush(writer)
+        # Descriptor-level output first: it is already on its way, while Python-level text
+        # may still sit in a buffer, to be written after it (as without capture).
         for forwarder in self._forwarders:
             forwarder.restore()
         for forwarder in self._forwarders:
             forwarder.finish(self.drain_timeout)
+        for tee, prev in self._tees:  # stale references now write straight through
+            _flush(tee._target)
+            tee._push = _discard
+            tee._target = prev if prev is not None else _NullStream()
+            tee._buffer = None
+        for writer in self._saved_writers:
+            _flush(writer)
+        for forwarder in self._forwarders:
+            forwarder.release_saved()
         self._forwarders.clear()
         self._saved_writers.clear()
 
