@@ -17,7 +17,7 @@ from .hostinfo import get_host_info
 from .ingredient import Ingredient
 from .output_filter import apply_backspaces_and_linefeeds
 from .randomness import seed_globals
-from .redact import redact_url
+from .redact import redact_tree
 from .run import Run
 
 log = logging.getLogger("expt")
@@ -153,7 +153,7 @@ class Experiment(Ingredient):
         ex_info = self.get_experiment_info()
         if options.get("name"):
             ex_info["name"] = options["name"]
-        meta = {"command": command_name, "options": _redacted(raw_options),
+        meta = {"command": command_name, "options": raw_options,
                 "config_updates": dict(config_updates or {}),
                 "named_configs": [str(n) for n in named_configs], **dict(meta_info or {})}
         if options.get("comment"):
@@ -164,7 +164,7 @@ class Experiment(Ingredient):
             config=config, config_modifications=summary, main_function=command,
             observers=[] if unobserved else self.observers, experiment_info=ex_info,
             host_info=get_host_info(self.host_env_vars, self.additional_host_info),
-            meta_info=meta, command=command_name, logger=logger, run_id=options.get("id"),
+            meta_info=redact_tree(meta), command=command_name, logger=logger, run_id=options.get("id"),
             beat_interval=float(options.get("beat_interval") or self.beat_interval),
             capture_mode=options.get("capture") or self.capture_mode or DEFAULT_MODE,
             captured_out_filter=self.captured_out_filter,
@@ -235,7 +235,3 @@ def normalize_options(options: Mapping | None) -> dict:
         normalized[str(key).lstrip("-").replace("-", "_")] = value
     return normalized
 
-
-def _redacted(options: Mapping) -> dict:
-    """The options as stored in ``meta``: credentials in URLs (``-m mongodb://u:pw@h``) masked."""
-    return {k: redact_url(v) if isinstance(v, str) else v for k, v in options.items()}

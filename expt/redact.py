@@ -16,7 +16,7 @@ The user-info is everything from ``scheme://`` to the last ``@`` before the host
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 MASK = "***"
 
@@ -84,3 +84,14 @@ def redact_argv(argv: Sequence[str]) -> list[str]:
                 continue
         out.append(redact_url(arg))
     return out
+
+
+def redact_tree(value: Any) -> Any:
+    """`value` with :func:`redact_url` applied to every string inside dicts, lists and tuples."""
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, dict):
+        return {k: redact_tree(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_tree(v) for v in value]
+    return value

@@ -14,6 +14,7 @@ from .dispatch import Dispatcher, Lazy
 from .errors import ExptError
 from .events import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING
 from .metrics import MetricsBuffer
+from .redact import redact_tree
 from .serialize import to_safe
 
 log = logging.getLogger("expt")
@@ -114,7 +115,7 @@ class Run:
             self.status = QUEUED
             self._id = self._dispatch.start(
                 "queued_event", ex_info=self.experiment_info, command=self.command,
-                host_info=self.host_info, queue_time=utcnow(), config=self.config,
+                host_info=self.host_info, queue_time=utcnow(), config=self._stored_config(),
                 meta_info=self.meta_info, _id=self._id)
             self._dispatch.join()
             return None
@@ -122,7 +123,8 @@ class Run:
         try:
             self._id = self._dispatch.start(
                 "started_event", ex_info=self.experiment_info, command=self.command,
-                host_info=self.host_info, start_time=self.start_time, config=self.config,
+                host_info=self.host_info, start_time=self.start_time,
+                config=self._stored_config(),
                 meta_info=self.meta_info, _id=self._id)
         except BaseException:
             self._dispatch.join()
@@ -150,6 +152,10 @@ class Run:
         finally:
             self._dispatch.join()
         return self.result
+
+    def _stored_config(self) -> dict:
+        """The config as observers store it: JSON-safe, credentials in URLs masked."""
+        return redact_tree(to_safe(self.config))
 
     def _finish_abnormally(self, exc: BaseException) -> None:
         status = getattr(exc, "STATUS", None)
