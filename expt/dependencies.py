@@ -70,18 +70,24 @@ class _Dist:
                 self._meta = _read_header(self.path)
         return self._meta
 
-    def tops(self) -> frozenset[str]:
-        """Top-level import names this distribution installs."""
+    def tops(self, *, use_record: bool = True) -> frozenset[str]:
+        """Top-level import names this distribution installs (from top_level.txt, else from
+        RECORD unless `use_record` is false)."""
         if self._tops is None:
-            self._tops = frozenset(self._read_tops())
+            listed = self._read_top_level()
+            if listed is None and not use_record:
+                return frozenset()
+            self._tops = frozenset(listed if listed is not None else self._read_record())
         return self._tops
 
-    def _read_tops(self) -> Iterable[str]:
+    def _read_top_level(self) -> list[str] | None:
         try:
             with open(os.path.join(self.path, "top_level.txt"), encoding="utf-8") as f:
                 return [line.strip() for line in f if line.strip()]
         except OSError:
-            pass
+            return None
+
+    def _read_record(self) -> Iterable[str]:
         tops = set()
         try:
             with open(os.path.join(self.path, "RECORD"), encoding="utf-8",
@@ -117,7 +123,8 @@ class _Folder:
             name = stem.split("-", 1)[0]  # 'scikit_learn-1.9.1' / 'expt' / 'foo-1.0-py3.11'
             self.dists.append(_Dist(os.path.join(folder, entry), normalize(name)))
 
-    def find(self, top: str, *, all_claimants: bool = False) -> list[_Dist]:
+    def find(self, top: str, *, all_claimants: bool = False,
+             use_record: bool = True) -> list[_Dist]:
         """The distributions here that install the import name `top`."""
         key = normalize(top)
         exact = [d for d in self.dists if d.key == key]
@@ -127,7 +134,7 @@ class _Folder:
         rest = [d for d in self.dists if d not in exact and d not in likely]
         found = list(exact)
         for dist in likely + rest:
-            if top in dist.tops():
+            if top in dist.tops(use_record=use_record):
                 found.append(dist)
                 if not all_claimants:
                     break
@@ -158,15 +165,22 @@ def _pairs(dists: list[_Dist]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _namespace(module: object) -> dict:
+    """A module's __dict__: reading attributes through it never runs a lazy __getattr__."""
+    namespace = getattr(module, "__dict__", None)
+    return namespace if isinstance(namespace, dict) else {}
+
+
 def _module_location(module: object) -> tuple[str | None, bool]:
     """(folder holding the top-level package or module, is it a namespace package)."""
-    file = getattr(module, "__file__", None)
+    namespace = _namespace(module)
+    file = namespace.get("__file__")
     if isinstance(file, str):
         folder = os.path.dirname(os.path.abspath(file))
         if os.path.basename(file).startswith("__init__."):
             folder = os.path.dirname(folder)
         return folder, False
-    paths = getattr(module, "__path__", None)
+    paths = namespace.get("__path__")
     try:
         first = next(iter(paths)) if paths is not None else None
     except (StopIteration, TypeError):
@@ -187,17 +201,20 @@ def distributions_for(top: str, module: object) -> list[tuple[str, str]]:
     if key in _resolved:
         return _resolved[key]
     found = _pairs(index.find(top, all_claimants=namespace)) if index else []
-    if not found:  # editable installs keep their metadata in site-packages, not next to the code
+    if not found:
+        # Editable installs keep their metadata in site-packages, not next to the code. Their
+        # RECORD does not list the code, so only names and top_level.txt are looked at, which
+        # keeps this cheap for local modules that have no distribution at all.
         for entry in sys.path:
             if not entry or os.path.abspath(entry) == folder:
                 continue
             other = _folder(os.path.abspath(entry))
             if other is not None:
-                found = _pairs(other.find(top, all_claimants=namespace))
+                found = _pairs(other.find(top, all_claimants=namespace, use_record=False))
                 if found:
                     break
     if not found:
-        version = getattr(module, "__version__", None)
+        version = _namespace(module).get("__version__")
         if isinstance(version, str) and version:
             found = [(top, version)]
     _resolved[key] = found
@@ -206,7 +223,7 @@ def distributions_for(top: str, module: object) -> list[tuple[str, str]]:
 
 def _is_local(module: object, base_dir: str) -> bool:
     from .sources import is_local_file  # only needed when a base_dir is given
-    file = getattr(module, "__file__", None)
+    file = _namespace(module).get("__file__")
     return isinstance(file, str) and is_local_file(file, base_dir)
 
 

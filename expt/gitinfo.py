@@ -191,7 +191,7 @@ def get_git_info(path: str | os.PathLike, *, with_diff: bool = True,
     """The repository containing `path` (a file or folder), or None outside git.
 
     Keys: ``url`` (remote ``origin`` without credentials; ``git:/<root>`` without a remote, as
-    Sacred writes it), ``path`` (the work-tree root), ``commit`` (None before the first
+    Sacred writes it), ``root`` (the work-tree root), ``commit`` (None before the first
     commit), ``branch`` (None when detached), ``dirty``, ``diff`` (``git diff HEAD``, "" when
     clean or `with_diff` is false) and ``untracked`` (paths relative to the root).
     """
@@ -226,7 +226,7 @@ def get_git_info(path: str | os.PathLike, *, with_diff: bool = True,
     diff = ""
     if with_diff and info["dirty"]:
         diff = _read_diff(folder, info["commit"], timeout, max_diff_bytes)
-    return {"url": url, "path": folder, "commit": info["commit"], "branch": info["branch"],
+    return {"url": url, "root": folder, "commit": info["commit"], "branch": info["branch"],
             "dirty": info["dirty"], "diff": diff, "untracked": untracked}
 
 

@@ -132,6 +132,14 @@ def is_local_file(path: str, base_dir: str | os.PathLike) -> bool:
             and not _is_install_path(real, real_base, _install_prefixes()))
 
 
+def _module_file(module: object) -> str | None:
+    """``module.__file__`` read from its __dict__: a lazy module's __getattr__ must not run
+    (it could import things, or be slow) just because we look."""
+    namespace = getattr(module, "__dict__", None)
+    file = namespace.get("__file__") if isinstance(namespace, dict) else None
+    return file if isinstance(file, str) else None
+
+
 def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike | None,
                        modules: Mapping[str, object] | None = None) -> list[Source]:
     """The main file plus each module of `modules` (default ``sys.modules``) under `base_dir`.
@@ -150,14 +158,16 @@ def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike
         main = source_for(main_file, real_base)
         found[main.path] = main
     candidates = set()
-    for module in list(modules.values()):
-        file = getattr(module, "__file__", None)
-        if not isinstance(file, str):
+    for module in list(modules.values()):  # ~1 µs per module: an ML script imports ~1500
+        file = _module_file(module)
+        if file is None:
             continue
-        if not os.path.isabs(file):
-            file = os.path.abspath(file)
         if file.startswith(heads):
             candidates.add(file)
+        elif not os.path.isabs(file):
+            file = os.path.abspath(file)
+            if file.startswith(heads):
+                candidates.add(file)
     prefixes = _install_prefixes()
     for file in candidates:
         real = os.path.realpath(_source_file(file))

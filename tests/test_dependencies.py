@@ -202,3 +202,34 @@ def test_package_version_by_import_name():
 def test_normalize(name, expected):
     """Project names compare in PEP 503 form."""
     assert normalize(name) == expected
+
+
+def test_editable_install_metadata_in_another_folder(tmp_path):
+    """Code in a source folder with its dist-info in site-packages (editable) is found."""
+    site = tmp_path / "site-packages"
+    make_dist(site, "editable_proj-0.3.dist-info", "editable-proj", "0.3",
+              {"__editable__.editable_proj-0.3.pth": str(tmp_path / "src")},
+              top_level=["editmod"])
+    (tmp_path / "src" / "editmod").mkdir(parents=True)
+    (tmp_path / "src" / "editmod" / "__init__.py").write_text("")
+    result = run_python("""
+        import json, editmod
+        from expt.dependencies import find_package_dependencies
+        print(json.dumps(find_package_dependencies()))
+        """, tmp_path, [tmp_path / "src", site])
+    assert "editable-proj==0.3" in result
+
+
+def test_lazy_module_getattr_is_not_triggered():
+    """Reading __file__/__path__/__version__ never calls a module's lazy __getattr__."""
+    import types
+    calls = []
+    lazy = types.ModuleType("lazything")
+
+    def __getattr__(name):
+        calls.append(name)
+        raise AttributeError(name)
+
+    lazy.__getattr__ = __getattr__
+    assert find_package_dependencies({"lazything": lazy}) == []
+    assert calls == []

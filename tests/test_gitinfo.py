@@ -38,7 +38,7 @@ def repo(tmp_path, monkeypatch):
 def test_clean_repository(repo):
     """A fresh commit: commit hash, branch, not dirty, empty diff, no remote URL."""
     info = get_git_info(repo / "train.py")
-    assert info == {"url": "git:/" + str(repo), "path": str(repo),
+    assert info == {"url": "git:/" + str(repo), "root": str(repo),
                     "commit": git(repo, "rev-parse", "HEAD"), "branch": "main",
                     "dirty": False, "diff": "", "untracked": []}
     assert is_dirty(repo) is False
@@ -115,7 +115,7 @@ def test_worktree_uses_git_for_the_remote(repo, tmp_path):
     assert info["branch"] == "feature"
     assert info["commit"] == git(repo, "rev-parse", "HEAD")
     assert info["url"] == "https://***@example.com/r.git"
-    assert info["path"] == str(wt)
+    assert info["root"] == str(wt)
 
 
 def test_detached_head(repo):

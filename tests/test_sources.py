@@ -190,3 +190,18 @@ def test_is_local_file(tmp_path, rel, local):
     base.mkdir()
     f = write(base / rel, "")
     assert sources.is_local_file(str(f), base) is local
+
+
+def test_lazy_module_getattr_is_not_triggered(tmp_path):
+    """Looking for __file__ never calls a module's lazy __getattr__ (it may import things)."""
+    calls = []
+    lazy = types.ModuleType("lazy")
+
+    def __getattr__(name):
+        calls.append(name)
+        raise AttributeError(name)
+
+    lazy.__getattr__ = __getattr__
+    local = write(tmp_path / "a.py", "")
+    found = find_local_sources(tmp_path, None, {"lazy": lazy, "a": module("a", local)})
+    assert [s.name for s in found] == ["a.py"] and calls == []
