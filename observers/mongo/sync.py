@@ -58,7 +58,9 @@ def sync_one(journal: RunJournal, *, url: str | None = None, db_name: str | None
     if url is None and ("***" in stored or stored in ("", "<client>")):
         raise MongoUrlError(stored or "<none>", "the journal does not hold a usable URL "
                             "(credentials are never stored); pass it with -m URL")
-    target = parse_url(url or stored, db_name or meta.get("db_name"))
+    target = parse_url(url or stored, db_name)
+    if not target.db_given:  # -m host:port without a database: the journal's database
+        target = parse_url(url or stored, meta.get("db_name"))
     names = Names(meta.get("prefix", ""))
     progress = journal.progress()
     run_id = progress.get("run_id") if progress.get("run_id") is not None else meta.get("run_id")

@@ -55,6 +55,7 @@ class MongoTarget:
 
     uri: str
     db_name: str
+    db_given: bool = True  # False when db_name is DEFAULT_DB because the value named none
 
     @property
     def redacted(self) -> str:
@@ -77,7 +78,8 @@ def parse_url(value: str, db_name: str | None = None) -> MongoTarget:
     port = int(m["port"])
     if not 0 < port < 65536:
         raise MongoUrlError(value, f"port {port} is outside 1-65535")
-    return MongoTarget(f"mongodb://{m['host']}:{port}", db_name or m["db"] or DEFAULT_DB)
+    return MongoTarget(f"mongodb://{m['host']}:{port}", db_name or m["db"] or DEFAULT_DB,
+                       bool(db_name or m["db"]))
 
 
 def _parse_uri(value: str, db_name: str | None) -> MongoTarget:
@@ -102,7 +104,7 @@ def _parse_uri(value: str, db_name: str | None) -> MongoTarget:
     path_db = unquote(parts.path.lstrip("/"))
     if path_db and not _DB_IN_URI.match(path_db):
         raise MongoUrlError(value, f"database name '{path_db}' is not valid in MongoDB")
-    return MongoTarget(value, db_name or path_db or DEFAULT_DB)
+    return MongoTarget(value, db_name or path_db or DEFAULT_DB, bool(db_name or path_db))
 
 
 def _why_short_form_fails(value: str) -> str:

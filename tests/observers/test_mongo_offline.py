@@ -1,0 +1,169 @@
+"""The MongoObserver when the server goes away: restart mid-run, offline runs and expt sync."""
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from observers.mongo import MongoObserver, read_metric, read_output
+from tests.observers.conftest import free_port, start_server, stop_server
+from tests.observers.mongo_helpers import metrics, now, start
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def sync(*args):
+    """Run the sync command (`expt sync` dispatches to observers.mongo.sync.main)."""
+    return subprocess.run([sys.executable, "-m", "observers.mongo.sync", *args], cwd=ROOT,
+                          capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)})
+
+
+def drive(obs, steps: int, per_beat: int, pause: float = 0.0):
+    """Log `steps` beats of metric points and output; return the expected output text."""
+    out = []
+    for b in range(steps):
+        obs.log_metrics(metrics("loss", b * per_beat, per_beat), {})
+        line = f"beat {b}\n"
+        out.append(line)
+        obs.heartbeat_event(info={"beat": b}, beat_time=now(), result=None, output_delta=line)
+        time.sleep(pause)
+    return "".join(out)
+
+
+def test_server_restart_mid_run_loses_nothing(tmp_path):
+    """Stop the server during a run and restart it on the same storage: every point, all output
+    and the final status arrive, and the training thread never waited."""
+    import pymongo
+
+    port, data = free_port(), str(tmp_path / "data")
+    pid = start_server(port, data)
+    try:
+        obs = MongoObserver(f"mongodb://127.0.0.1:{port}/restart", connect_timeout=1,
+                            output_tail_chars=100, journal_dir=str(tmp_path / "journal"))
+        rid = start(obs, str(tmp_path))
+        text = drive(obs, 20, 1000)
+        stopper = threading.Thread(target=stop_server, args=(pid,))
+        stopper.start()
+        t0 = time.monotonic()
+        text += "".join(drive(obs, 1, 1000) for _ in range(0))
+        slowest = 0.0
+        for b in range(20, 60):  # keeps logging while the server is down
+            t = time.monotonic()
+            text += drive_one(obs, b, 1000)
+            slowest = max(slowest, time.monotonic() - t)
+            time.sleep(0.1)
+        stopper.join()
+        pid = start_server(port, data)
+        text += "".join(drive_one(obs, b, 1000) for b in range(60, 70))
+        obs.completed_event(stop_time=now(), result="done")
+        obs.join()
+        assert slowest < 0.5, f"an event call waited {slowest:.2f} s on the database"
+        db = pymongo.MongoClient(port=port).restart
+        m = read_metric(db, rid, "loss")
+        assert m["steps"] == list(range(70_000))
+        run = db.runs.find_one({"_id": rid})
+        assert run["status"] == "COMPLETED" and run["result"] == "done"
+        assert read_output(db, rid) == text
+        assert not any((tmp_path / "journal").glob("*/ops.jsonl"))
+    finally:
+        stop_server(pid)
+
+
+def drive_one(obs, b, n):
+    obs.log_metrics(metrics("loss", b * n, n), {})
+    line = f"beat {b}\n"
+    obs.heartbeat_event(info={"beat": b}, beat_time=now(), result=None, output_delta=line)
+    return line
+
+
+def _offline_run(tmp_path, capfd, **kwargs):
+    journal = tmp_path / "journal"
+    dead = f"mongodb://127.0.0.1:{free_port()}/offline"
+    obs = MongoObserver(dead, connect_timeout=0.3, journal_dir=str(journal),
+                        metric_chunk_points=500, output_tail_chars=20, **kwargs)
+    t = time.monotonic()
+    rid = start(obs, str(tmp_path))
+    started_in = time.monotonic() - t
+    text = drive(obs, 5, 300)
+    (tmp_path / "model.txt").write_text("weights")
+    obs.artifact_event("model.txt", str(tmp_path / "model.txt"), metadata={"k": 1})
+    (tmp_path / "model.txt").unlink()  # the user deletes it right away: it was staged
+    obs.completed_event(stop_time=now(), result=7)
+    obs.join()
+    err = capfd.readouterr().err
+    return rid, started_in, text, journal, err
+
+
+def test_offline_run_then_sync(mongo_server, mongo_client, tmp_path, capfd):
+    """Server down for the whole run: the run finishes, says so once, and expt sync uploads it
+    completely; a second sync uploads nothing more."""
+    rid, started_in, text, journal, err = _offline_run(tmp_path, capfd)
+    assert rid is None and started_in < 2.0
+    assert err.count("did not answer within 0.3 s") == 1 and "expt sync" in err
+    [folder] = [d for d in journal.iterdir() if (d / "ops.jsonl").exists()]
+    assert (folder / "meta.json").exists() and list((folder / "files").iterdir())
+
+    res = sync("--journal", str(journal), "-m", mongo_server.url + "/synced")
+    assert res.returncode == 0, res.stderr
+    assert "uploaded run 1" in res.stderr
+    db = mongo_client.synced
+    run = db.runs.find_one({"_id": 1})
+    assert run["status"] == "COMPLETED" and run["result"] == 7
+    assert read_metric(db, 1, "loss")["steps"] == list(range(1500))
+    assert read_output(db, 1) == text and run["captured_out"] == text[-20:]
+    assert run["experiment"]["sources"][0][1] is not None
+    [art] = run["artifacts"]
+    import gridfs
+    assert gridfs.GridFS(db).get(art["file_id"]).read() == b"weights"
+    assert not folder.exists()
+
+    again = sync("--journal", str(journal), "-m", mongo_server.url + "/synced")
+    assert again.returncode == 0 and "nothing to upload" in again.stderr
+    assert db.runs.count_documents({}) == 1 and db.metrics.count_documents({}) == 1
+
+
+@pytest.mark.parametrize("applied", [0, 3, 9])
+def test_sync_after_partial_upload_stores_everything_once(mongo_server, mongo_client, tmp_path,
+                                                          capfd, applied, mongo_db_name):
+    """A sync that stopped after `applied` ops (folder kept, progress saved or lost) and is run
+    again stores every record exactly once."""
+    _, _, text, journal, _ = _offline_run(tmp_path, capfd)
+    [folder] = [d for d in journal.iterdir() if (d / "ops.jsonl").exists()]
+    backup = tmp_path / "backup"
+    shutil.copytree(folder, backup)
+    url = f"{mongo_server.url}/{mongo_db_name}"
+    assert sync("--journal", str(journal), "-m", url).returncode == 0
+    shutil.copytree(backup, folder)  # as if the first sync died before finishing
+    import json
+    (folder / "progress.json").write_text(json.dumps({"applied": applied, "run_id": 1 if applied else None}))
+    res = sync("--journal", str(journal), "-m", url)
+    assert res.returncode == 0, res.stderr
+    db = mongo_client[mongo_db_name]
+    assert db.runs.count_documents({}) == 1
+    assert read_metric(db, 1, "loss")["steps"] == list(range(1500))
+    assert db.metrics.count_documents({}) == 1 and db.metrics_chunks.count_documents({}) == 2
+    assert read_output(db, 1) == text
+    assert db.fs.files.count_documents({"filename": {"$regex": "^artifact://"}}) == 1
+
+
+def test_sync_without_url_for_redacted_journal_says_what_to_do(tmp_path, capfd):
+    """A journal whose URL had credentials needs -m URL; sync exits 1 and says so."""
+    journal = tmp_path / "journal"
+    obs = MongoObserver(f"mongodb://u:pw@127.0.0.1:{free_port()}/x", connect_timeout=0.2,
+                        journal_dir=str(journal))
+    start(obs, str(tmp_path))
+    obs.completed_event(stop_time=now(), result=None)
+    obs.join()
+    meta = next(journal.glob("*/meta.json")).read_text()
+    assert "pw" not in meta.replace("pending", "")
+    res = sync("--journal", str(journal))
+    assert res.returncode == 1 and "pass it with -m URL" in res.stderr
+
+
+def test_sync_rejects_malformed_url(tmp_path):
+    """expt sync -m with a malformed URL exits 2 naming the accepted forms."""
+    res = sync("--journal", str(tmp_path), "-m", "localhost:xx")
+    assert res.returncode == 2 and "Accepted forms" in res.stderr
