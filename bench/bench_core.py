@@ -291,6 +291,16 @@ def render(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def _git_state() -> str:
+    """Commit of the tree measured, and whether expt/ or observers/ differ from it."""
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else ""
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = git("status", "--porcelain", "--", "expt", "observers")
+    return f"{head}{' + uncommitted changes in expt/ or observers/' if dirty else ''}"
+
+
 def _precompile(python: Path) -> None:
     """Write expt's bytecode, as pip does at install time for Sacred's venv.
 
@@ -353,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[bench] {name} ...", file=sys.stderr, flush=True)
             figures.extend(BENCHES[name](runner, reps))
     meta = {
-        "sacred": f"sacred=={SACRED_VERSION} via {sacred_python}", "expt_python": str(args.expt_python),
+        "sacred": f"sacred=={SACRED_VERSION} via {sacred_python}", "expt_tree": _git_state(), "expt_python": str(args.expt_python),
         "python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
         "load_avg_before": load_before, "load_avg_after": os.getloadavg(), "precompiled_expt": not args.no_compile, "mode": "quick" if args.quick else "full",
         "seconds": round(time.perf_counter() - started, 1),
@@ -365,7 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{meta['mode']} mode, {meta['seconds']} s; Python {meta['python']} on {meta['cpus']} CPUs; "
               f"load average (1/5/15 min) before: {', '.join(f'{x:.2f}' for x in meta['load_avg_before'])}, "
               f"after: {', '.join(f'{x:.2f}' for x in meta['load_avg_after'])}")
-        print("Figures are medians over repeats (best = fastest repeat). Sacred: " + meta["sacred"])
+        print("Figures are medians over repeats (best = fastest repeat). Sacred: " + meta["sacred"]
+              + f"; expt: working tree at {meta['expt_tree']}")
     verdicts = [f.verdict() for f in figures if f.check]
     return 0 if verdicts and all(v == "PASS" for v in verdicts) else 1
 

@@ -2,14 +2,16 @@
 
 Run as: BENCH_FRAMEWORK=sacred|expt python log_scalar.py [--calls 100000] [--repeats 3]
 Each repeat is one run; only the loop of calls is timed (the observer's final
-write of the metrics happens after it). A plain ``list.append`` loop of the
+write of the metrics happens after it, and is checked to hold every point). A plain ``list.append`` loop of the
 same shape is timed too, as the Python floor.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
+from pathlib import Path
 
 from _framework import Experiment, FileStorageObserver, FRAMEWORK, report
 
@@ -48,6 +50,13 @@ if __name__ == "__main__":
         ex.observers.append(FileStorageObserver(tmp))
         for _ in range(args.repeats):
             ex.run(config_updates={"calls": args.calls})
+        # Every point must have reached the observer: a fast but lossy log_scalar would not count.
+        for metrics in sorted(Path(tmp).glob("*/metrics.json")):
+            stored = len(json.loads(metrics.read_text())["loss"]["values"])
+            if stored != args.calls:
+                raise SystemExit(f"{metrics} holds {stored} points, expected {args.calls}")
+        if len(list(Path(tmp).glob("*/metrics.json"))) != args.repeats:
+            raise SystemExit(f"expected {args.repeats} runs with metrics.json in {tmp}")
     report({
         "framework": FRAMEWORK,
         "us_per_call": [t * 1e6 for t in _timings],
