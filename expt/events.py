@@ -23,6 +23,7 @@ Payloads:
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 from datetime import datetime
 from typing import Any
@@ -101,7 +102,9 @@ def check_observer(observer: object) -> None:
     for attr in dir(type(observer)):
         if attr.startswith("_") or attr in EVENT_NAMES:
             continue
-        if not (attr.endswith("_event") or attr.endswith("_metrics")):
+        looks_like_event = attr.endswith(("_event", "_events", "_metrics", "_metric")) \
+            or difflib.get_close_matches(attr, EVENT_NAMES, n=1, cutoff=0.85)
+        if not looks_like_event:
             continue
         if not callable(getattr(type(observer), attr, None)):
             continue
