@@ -479,3 +479,18 @@ def test_no_mode_in_process_changes_nothing():
         assert sys.stdout is before
         print("x")
     assert cap.getvalue() == "" and cap.read_new() == "" and cap.closed
+
+
+@pytest.mark.parametrize("mode", ["sys", "fd"] if POSIX else ["sys"])
+def test_in_process_under_pytests_own_capture(mode, capfd):
+    """Inside pytest's fd capture (as the core's tests run): recorded, and pytest still sees it."""
+    with capture_output(mode) as cap:
+        print("py line")
+        print("err line", file=sys.stderr)
+        os.write(1, b"fd line\n")
+        subprocess.run([sys.executable, "-c", "print('child line')"], check=True)
+    recorded = ["py line", "err line"] + (["fd line", "child line"] if mode == "fd" else [])
+    assert Counter(cap.getvalue().splitlines()) == Counter(recorded)
+    out, err = capfd.readouterr()
+    assert sorted(out.splitlines()) == ["child line", "fd line", "py line"]
+    assert err == "err line\n"
