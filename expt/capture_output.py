@@ -15,11 +15,13 @@ Modes (``capture_output(mode)``):
     per descriptor copies what arrives to the original destination and records it, so C-level
     output, child processes (``subprocess.run(["echo", "x"])``), forked ``multiprocessing``
     workers and streams held elsewhere are recorded too.  Python-level text goes through the
-    tee straight to the original destination (not through the pipe), so its order is exact;
-    descriptor-level text joins the record when the reader gets it, whole lines at a time (up
-    to the last ``\\n`` or ``\\r`` of what it has read).  At exit every Python and C buffer is
-    flushed, the descriptors are restored and the readers drained, so no line is lost.  A
-    child still running after the run keeps its output going to the terminal; after
+    tee straight to the original destination (not through the pipe), so its order is exact.
+    Descriptor-level text joins the record when a reader gets it, whole lines only, and a
+    line that arrives while Python-level text is mid-line (between ``print``'s text and its
+    newline, or during a ``\\r`` progress bar) waits for that line to end, so lines are never
+    spliced; its place among Python-level lines is its arrival time.  At exit every Python and
+    C buffer is flushed, the descriptors are restored and the readers drained, so no line is
+    lost.  A child still running after the run keeps its output going to the terminal; after
     ``drain_timeout`` seconds it is no longer recorded.  Programs below Python see a pipe, not a
     terminal (``isatty(1)`` is false for them); Python code still sees the terminal's answer.
 
