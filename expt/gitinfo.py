@@ -185,6 +185,85 @@ def _decode_diff(raw: bytes, max_bytes: int) -> str:
     return redact_url(text)
 
 
+class GitInfoJob:
+    """``git status`` started now and read later, so a run can gather its other provenance
+    (host, sources, dependencies) while git works on the other core.
+
+    ``start_git_info(path)`` then ``job.result()`` gives what :func:`get_git_info` gives.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, with_diff: bool = True,
+                 timeout: float = GIT_TIMEOUT, max_diff_bytes: int = MAX_DIFF_BYTES):
+        self.with_diff = with_diff
+        self.timeout = timeout
+        self.max_diff_bytes = max_diff_bytes
+        self.folder = _start_folder(os.fspath(path))
+        self._done = False
+        self._result: dict[str, Any] | None = None
+        self._status_proc = self._url_proc = None
+        self._origin: str | None = None
+        if self.folder is None:
+            return
+        env = _env()
+        self._status_proc = _start(["status", "--porcelain=v2", "--branch", "-z"],
+                                   self.folder, env)
+        answered, self._origin = (False, None) if "GIT_DIR" in os.environ else \
+            _origin_from_config_file(self.folder)
+        if not answered:
+            self._url_proc = _start(["config", "--get", "remote.origin.url"], self.folder, env)
+
+    def result(self) -> dict[str, Any] | None:
+        """The repository record, or None (waits for git; later calls return the same)."""
+        if not self._done:
+            self._result = self._collect()
+            self._done = True
+        return self._result
+
+    def cancel(self) -> None:
+        """Stop git if the result is not wanted after all."""
+        for proc in (self._status_proc, self._url_proc):
+            if proc is not None and proc.poll() is None:
+                _kill(proc)
+        self._done = True
+
+    def _collect(self) -> dict[str, Any] | None:
+        folder = self.folder
+        if folder is None:
+            return None
+        status = _finish(self._status_proc, self.timeout)
+        url_result = _finish(self._url_proc, self.timeout)
+        origin = self._origin
+        if url_result is not None and url_result[0] == 0:
+            origin = url_result[1].decode("utf-8", errors="replace").strip()
+        if status is None:
+            return None
+        code, out, err = status
+        if code != 0:
+            # Not a repository after all, or git refuses it (e.g. 'dubious ownership').
+            message = err.decode("utf-8", errors="replace").strip()
+            if "not a git repository" not in message.lower():
+                log.warning("git status failed in %s: %s", folder, message[:300])
+            return None
+        info = parse_status(out)
+        url = redact_url(origin) if origin else "git:/" + folder
+        untracked = info["untracked"]
+        if len(untracked) > MAX_UNTRACKED:
+            log.warning("%d untracked paths in %s; recording the first %d.",
+                        len(untracked), folder, MAX_UNTRACKED)
+            untracked = untracked[:MAX_UNTRACKED]
+        diff = ""
+        if self.with_diff and info["dirty"]:
+            diff = _read_diff(folder, info["commit"], self.timeout, self.max_diff_bytes)
+        return {"url": url, "root": folder, "commit": info["commit"],
+                "branch": info["branch"], "dirty": info["dirty"], "diff": diff,
+                "untracked": untracked}
+
+
+def start_git_info(path: str | os.PathLike, **options: Any) -> GitInfoJob:
+    """Start reading the repository of `path`; ``.result()`` collects (see GitInfoJob)."""
+    return GitInfoJob(path, **options)
+
+
 def get_git_info(path: str | os.PathLike, *, with_diff: bool = True,
                  timeout: float = GIT_TIMEOUT,
                  max_diff_bytes: int = MAX_DIFF_BYTES) -> dict[str, Any] | None:
@@ -195,39 +274,8 @@ def get_git_info(path: str | os.PathLike, *, with_diff: bool = True,
     commit), ``branch`` (None when detached), ``dirty``, ``diff`` (``git diff HEAD``, "" when
     clean or `with_diff` is false) and ``untracked`` (paths relative to the root).
     """
-    folder = _start_folder(os.fspath(path))
-    if folder is None:
-        return None
-    env = _env()
-    status_proc = _start(["status", "--porcelain=v2", "--branch", "-z"], folder, env)
-    answered, origin = (False, None) if "GIT_DIR" in os.environ else \
-        _origin_from_config_file(folder)
-    url_proc = None if answered else _start(["config", "--get", "remote.origin.url"], folder, env)
-    status = _finish(status_proc, timeout)
-    url_result = _finish(url_proc, timeout)
-    if url_result is not None and url_result[0] == 0:
-        origin = url_result[1].decode("utf-8", errors="replace").strip()
-    if status is None:
-        return None
-    code, out, err = status
-    if code != 0:
-        # Not a repository after all, or git refuses it (e.g. 'dubious ownership').
-        message = err.decode("utf-8", errors="replace").strip()
-        if "not a git repository" not in message.lower():
-            log.warning("git status failed in %s: %s", folder, message[:300])
-        return None
-    info = parse_status(out)
-    url = redact_url(origin) if origin else "git:/" + folder
-    untracked = info["untracked"]
-    if len(untracked) > MAX_UNTRACKED:
-        log.warning("%d untracked paths in %s; recording the first %d.",
-                    len(untracked), folder, MAX_UNTRACKED)
-        untracked = untracked[:MAX_UNTRACKED]
-    diff = ""
-    if with_diff and info["dirty"]:
-        diff = _read_diff(folder, info["commit"], timeout, max_diff_bytes)
-    return {"url": url, "root": folder, "commit": info["commit"], "branch": info["branch"],
-            "dirty": info["dirty"], "diff": diff, "untracked": untracked}
+    return GitInfoJob(path, with_diff=with_diff, timeout=timeout,
+                      max_diff_bytes=max_diff_bytes).result()
 
 
 def _read_diff(folder: str, commit: str | None, timeout: float, max_bytes: int) -> str:
@@ -257,4 +305,4 @@ def is_dirty(path: str | os.PathLike, *, timeout: float = GIT_TIMEOUT) -> bool |
     return parse_status(result[1])["dirty"]
 
 
-__all__ = ["get_git_info", "is_dirty", "find_repo_root", "parse_status", "GIT_TIMEOUT"]
+__all__ = ["get_git_info", "start_git_info", "GitInfoJob", "is_dirty", "find_repo_root", "parse_status", "GIT_TIMEOUT"]

@@ -21,20 +21,26 @@ from typing import Any, Sequence
 MASK = "***"
 
 # scheme://  then user-info up to the last '@' before the authority ends.
-_URL_CREDENTIALS = re.compile(
-    r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/?#\s\"'<>]*)@"
-)
+_URL_CREDENTIALS = r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<userinfo>[^/?#\s\"'<>]*)@"
 # Schemes where a user name alone ("git@") is an account name, not a secret.
 _SSH_SCHEMES = {"ssh", "git+ssh", "ssh+git", "sftp", "svn+ssh", "scp", "rsync"}
 # Option names with a secret word as one of their parts: --password, --db-passwd, --api_key,
 # --github-token (but not --tokenizer).
-_SECRET_OPTION = re.compile(
+_SECRET_OPTION = (
     r"^-{1,2}(?:[A-Za-z0-9]*[_.\-])*"
     r"(?:password|passwd|pwd|passphrase|token|secret|api[_\-]?key|access[_\-]?key"
     r"|private[_\-]?key|credentials?|auth)"
-    r"(?:[_.\-][A-Za-z0-9_.\-]*)?$",
-    re.IGNORECASE,
+    r"(?:[_.\-][A-Za-z0-9_.\-]*)?$"
 )
+_compiled: dict[str, re.Pattern] = {}
+
+
+def _pattern(source: str, flags: int = 0) -> re.Pattern:
+    """Compiled on first use: most runs have no '@' anywhere, and compiling costs ~0.5 ms."""
+    pattern = _compiled.get(source)
+    if pattern is None:
+        pattern = _compiled[source] = re.compile(source, flags)
+    return pattern
 
 
 def _mask_userinfo(match: re.Match) -> str:
@@ -50,12 +56,12 @@ def redact_url(text: str) -> str:
     """`text` with the credentials of every URL in it replaced by ``***``."""
     if "@" not in text:  # the common case costs one scan
         return text
-    return _URL_CREDENTIALS.sub(_mask_userinfo, text)
+    return _pattern(_URL_CREDENTIALS).sub(_mask_userinfo, text)
 
 
 def is_secret_option(arg: str) -> bool:
     """True for an option name (without ``=value``) whose value should not be stored."""
-    return bool(_SECRET_OPTION.match(arg))
+    return bool(_pattern(_SECRET_OPTION, re.IGNORECASE).match(arg))
 
 
 def redact_argv(argv: Sequence[str]) -> list[str]:

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from expt.gitinfo import find_repo_root, get_git_info, is_dirty, parse_status
+from expt.gitinfo import (find_repo_root, get_git_info, is_dirty, parse_status,
+                          start_git_info)
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -209,3 +210,29 @@ def test_parse_status(raw, expected):
     """Porcelain v2 records become commit, branch, dirty and untracked."""
     info = parse_status(raw)
     assert (info["commit"], info["branch"], info["dirty"], info["untracked"]) == expected
+
+
+def test_started_job_gives_the_same_record(repo):
+    """start_git_info(...).result() equals get_git_info(...), and result() is repeatable."""
+    (repo / "train.py").write_text("lr = 0.3\n")
+    job = start_git_info(repo)
+    (repo / "unrelated.txt").write_text("made while git runs")  # other work meanwhile
+    first = job.result()
+    assert first["dirty"] is True and "+lr = 0.3" in first["diff"]
+    assert job.result() is first
+    assert {k: v for k, v in first.items() if k != "untracked"} == \
+        {k: v for k, v in get_git_info(repo).items() if k != "untracked"}
+
+
+def test_started_job_outside_a_repository(tmp_path):
+    """A job for a folder in no repository starts no git and gives None."""
+    job = start_git_info(tmp_path)
+    assert job.folder is None and job.result() is None
+
+
+def test_cancelled_job(repo):
+    """A cancelled job stops git and leaves no running process."""
+    job = start_git_info(repo)
+    job.cancel()
+    for proc in (job._status_proc, job._url_proc):
+        assert proc is None or proc.poll() is not None
