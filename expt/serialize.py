@@ -27,7 +27,9 @@ _PLAIN = (str, int, float, bool, type(None))
 
 def to_safe(value: Any, *, iso_dates: bool = False) -> Any:
     """`value` made of plain dicts, lists, numbers, strings, None and datetimes."""
-    if isinstance(value, _PLAIN):
+    if type(value) in _PLAIN:
+        return value
+    if isinstance(value, _PLAIN) and not hasattr(value, "dtype"):  # numpy.float64 is a float
         return value
     if isinstance(value, dict):
         return {str(k): to_safe(v, iso_dates=iso_dates) for k, v in value.items()}
