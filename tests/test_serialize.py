@@ -33,8 +33,8 @@ def test_conversions(value, expected):
 
 def test_numpy_values_become_python_types():
     """numpy scalars become exactly int/float/bool, not numpy subclasses."""
-    assert [type(v) for v in to_safe([np.int32(1), np.float16(1), np.bool_(True)])] == \
-        [int, float, bool]
+    values = [np.int32(1), np.float16(1), np.bool_(True), np.float64(2), np.str_("s")]
+    assert [type(v) for v in to_safe(values)] == [int, float, bool, float, str]
 
 
 def test_datetimes_kept_for_bson_and_iso_for_json():

@@ -1,0 +1,325 @@
+"""Tests for expt.run: statuses, event order, heartbeats, failures, artifacts and resources."""
+import json
+import time
+from datetime import datetime
+
+import numpy as np
+import pytest
+
+from expt import Experiment, Run
+from expt.errors import ExptError
+from expt.events import COMPLETED, FAILED, INTERRUPTED, QUEUED
+from expt.run import format_user_traceback
+from expt.testing import RecordingObserver
+
+FAST = {"beat_interval": 0.02}
+
+
+def experiment(main, **kwargs):
+    """An experiment with `main` as its main function and a RecordingObserver attached."""
+    ex = Experiment("run_test", save_git_info=False, **kwargs)
+
+    @ex.config
+    def cfg():
+        size = 3
+    ex.main(main)
+    obs = RecordingObserver(run_id="rid-1")
+    ex.observers.append(obs)
+    return ex, obs
+
+
+def wait_for(condition, timeout=5.0):
+    """Poll `condition` until true; False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def test_completed_run_and_event_order():
+    """A returning main function: started, heartbeat, completed, join; status COMPLETED."""
+    def main(size):
+        return size * 2
+    ex, obs = experiment(main)
+    run = ex.run()
+    assert isinstance(run, Run)
+    assert run.status == COMPLETED and run.result == 6 and run._id == "rid-1"
+    assert obs.names() == ["started_event", "heartbeat_event", "completed_event", "join"]
+    assert obs.last("completed_event")["result"] == 6
+    assert obs.last("completed_event")["stop_time"] == run.stop_time
+    assert isinstance(run.start_time, datetime) and run.start_time <= run.stop_time
+    started = obs.last("started_event")
+    assert started["command"] == "main" and started["config"]["size"] == 3
+    assert started["start_time"] == run.start_time and started["_id"] is None
+    assert started["meta_info"]["command"] == "main"
+    assert started["ex_info"]["name"] == "run_test"
+    assert "hostname" in started["host_info"]
+
+
+def test_completed_run_with_metrics_event_order():
+    """Metrics logged during the run arrive in log_metrics just before the final heartbeat."""
+    def main(_run):
+        _run.log_scalar("loss", 1.0)
+    ex, obs = experiment(main)
+    ex.run()
+    assert obs.names() == ["started_event", "log_metrics", "heartbeat_event",
+                           "completed_event", "join"]
+
+
+def test_failed_run_propagates_and_trace_has_no_framework_frames():
+    """An exception: status FAILED, fail_trace without expt frames, raised to run()'s caller."""
+    def main():
+        helper()
+
+    def helper():
+        raise ValueError("boom")
+    ex, obs = experiment(main)
+    with pytest.raises(ValueError, match="boom"):
+        ex.run()
+    assert obs.names() == ["started_event", "heartbeat_event", "failed_event", "join"]
+    trace = obs.last("failed_event")["fail_trace"]
+    text = "".join(trace)
+    assert trace[0] == "Traceback (most recent call last):\n"
+    assert trace[-1] == "ValueError: boom\n"
+    assert "in main" in text and "in helper" in text
+    assert "/expt/" not in text
+    assert isinstance(obs.last("failed_event")["fail_time"], datetime)
+
+
+def test_failed_run_status_and_fail_trace_on_run_object():
+    """The Run left behind records the FAILED status and the trace."""
+    runs = []
+
+    def main(_run):
+        runs.append(_run)
+        raise RuntimeError("bad")
+    ex, _ = experiment(main)
+    with pytest.raises(RuntimeError):
+        ex.run()
+    assert runs[0].status == FAILED and runs[0].fail_trace[-1] == "RuntimeError: bad\n"
+    assert runs[0].stop_time is not None
+
+
+def test_keyboard_interrupt_makes_run_interrupted():
+    """KeyboardInterrupt: status INTERRUPTED, interrupted_event, and it propagates."""
+    runs = []
+
+    def main(_run):
+        runs.append(_run)
+        raise KeyboardInterrupt
+    ex, obs = experiment(main)
+    with pytest.raises(KeyboardInterrupt):
+        ex.run()
+    assert runs[0].status == INTERRUPTED
+    assert obs.names() == ["started_event", "heartbeat_event", "interrupted_event", "join"]
+    assert obs.last("interrupted_event")["status"] == INTERRUPTED
+
+
+def test_exception_with_custom_status_is_an_interruption():
+    """An exception carrying a STATUS (e.g. TIMEOUT) ends the run with that status."""
+    class TimeoutInterrupt(Exception):
+        STATUS = "TIMEOUT"
+
+    def main():
+        raise TimeoutInterrupt()
+    ex, obs = experiment(main)
+    with pytest.raises(TimeoutInterrupt):
+        ex.run()
+    assert obs.last("interrupted_event")["status"] == "TIMEOUT"
+
+
+def test_queued_run():
+    """options={'--queue': True}: queued_event and join only; main is not run; QUEUED."""
+    called = []
+    ex, obs = experiment(lambda: called.append(1))
+    run = ex.run(options={"--queue": True})
+    assert run.status == QUEUED and called == []
+    assert obs.names() == ["queued_event", "join"]
+    assert sorted(obs.last("queued_event")) == ["_id", "command", "config", "ex_info",
+                                                "host_info", "meta_info", "queue_time"]
+    assert run._id == "rid-1"
+
+
+def test_heartbeat_delivers_metrics_and_output_incrementally(capfd):
+    """With a short beat interval, points and output arrive while main is still running."""
+    seen = {}
+
+    def main(_run):
+        _run.log_scalar("loss", 1.0)
+        print("first line", flush=True)
+        seen["metric"] = wait_for(lambda: obs.metrics().get("loss", {}).get("values") == [1.0])
+        seen["output"] = wait_for(lambda: "first line" in obs.output())
+        _run.log_scalar("loss", 0.5)
+        print("second line", flush=True)
+        seen["second"] = wait_for(lambda: obs.metrics()["loss"]["values"] == [1.0, 0.5])
+    ex, obs = experiment(main)
+    ex.run(options=FAST)
+    assert seen == {"metric": True, "output": True, "second": True}
+    assert obs.output() == "first line\nsecond line\n"
+    log_events = [kw["metrics_by_name"]["loss"]["values"] for name, kw in obs.events
+                  if name == "log_metrics"]
+    assert log_events == [[1.0], [0.5]]  # each point exactly once: only new points per event
+    assert obs.names()[-2:] == ["completed_event", "join"]
+
+
+def test_heartbeat_carries_info_result_and_whole_output():
+    """heartbeat_event has info, result, beat_time, output_delta and the whole captured_out."""
+    def main(_run):
+        _run.info["progress"] = 0.5
+        print("hello")
+        return 7
+    ex, obs = experiment(main)
+    run = ex.run()
+    beat = obs.last("heartbeat_event")
+    assert beat["info"] == {"progress": 0.5}
+    assert beat["result"] == 7
+    assert beat["captured_out"] == "hello\n" == run.captured_out
+    assert beat["output_delta"] == "hello\n"
+    assert isinstance(beat["beat_time"], datetime)
+
+
+def test_final_heartbeat_loses_nothing():
+    """10,000 points logged right before returning all arrive, before the final event."""
+    def main(_run):
+        for i in range(10_000):
+            _run.log_scalar("x", i)
+        _run.log_scalar("y", 1.0, step=5)
+    ex, obs = experiment(main)
+    ex.run(options=FAST)
+    metrics = obs.metrics()
+    assert metrics["x"]["values"] == list(range(10_000))
+    assert metrics["x"]["steps"] == list(range(10_000))
+    assert metrics["y"]["steps"] == [5]
+    names = obs.names()
+    last_metrics = max(i for i, n in enumerate(names) if n == "log_metrics")
+    assert last_metrics < names.index("completed_event")
+    assert names[names.index("completed_event") - 1] == "heartbeat_event"
+
+
+def test_numpy_scalars_accepted_by_log_scalar():
+    """numpy scalars and 0-d arrays are stored as Python numbers."""
+    def main(_run):
+        _run.log_scalar("a", np.float32(0.25))
+        _run.log_scalar("a", np.array(1.5))
+        _run.log_scalar("a", np.int64(3))
+    ex, obs = experiment(main)
+    ex.run()
+    values = obs.metrics()["a"]["values"]
+    assert values == [0.25, 1.5, 3] and [type(v) for v in values] == [float, float, int]
+
+
+def test_info_and_result_are_json_safe():
+    """info and result reach observers converted by serialize's rule (numpy, tuples, Paths)."""
+    from pathlib import Path
+
+    def main(_run):
+        _run.info["array"] = np.arange(3)
+        _run.info["where"] = Path("/tmp/x")
+        _run.info["pair"] = (1, 2)
+        return {"score": np.float64(0.5), "shape": (2, 3)}
+    ex, obs = experiment(main)
+    run = ex.run()
+    assert run.result["score"] == 0.5  # the Run keeps the original object
+    result = obs.last("completed_event")["result"]
+    info = obs.last("heartbeat_event")["info"]
+    assert result == {"score": 0.5, "shape": [2, 3]} and type(result["score"]) is float
+    assert info == {"array": [0, 1, 2], "where": "/tmp/x", "pair": [1, 2]}
+    json.dumps([result, info, obs.last("heartbeat_event")["result"]])
+
+
+def test_artifact_events(tmp_path):
+    """add_artifact sends name, absolute filename, JSON-safe metadata and content type."""
+    path = tmp_path / "model.bin"
+    path.write_bytes(b"\0")
+
+    def main(_run):
+        _run.add_artifact(path)
+        _run.add_artifact(str(path), name="renamed.bin", metadata={"epoch": np.int64(3)},
+                          content_type="application/octet-stream")
+    ex, obs = experiment(main)
+    ex.run()
+    events = [kw for name, kw in obs.events if name == "artifact_event"]
+    assert events == [
+        {"name": "model.bin", "filename": str(path), "metadata": None, "content_type": None},
+        {"name": "renamed.bin", "filename": str(path), "metadata": {"epoch": 3},
+         "content_type": "application/octet-stream"}]
+
+
+def test_missing_artifact_is_an_error(tmp_path):
+    """Adding an artifact that does not exist names the file and fails the run."""
+    def main(_run):
+        _run.add_artifact(tmp_path / "nope.txt")
+    ex, obs = experiment(main)
+    with pytest.raises(ExptError, match=r"Cannot add artifact '.*nope\.txt': no such file\."):
+        ex.run()
+    assert "artifact_event" not in obs.names()
+
+
+def test_resource_events_once_per_file(tmp_path, monkeypatch):
+    """add_resource/open_resource send one resource_event per file, with its absolute path."""
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n")
+    monkeypatch.chdir(tmp_path)
+
+    def main(_run):
+        _run.add_resource("data.csv")
+        with _run.open_resource(data) as f:
+            return f.read()
+    ex, obs = experiment(main)
+    assert ex.run().result == "a,b\n"
+    assert [kw for name, kw in obs.events if name == "resource_event"] == [
+        {"filename": str(data)}]
+    with pytest.raises(ExptError, match="Cannot add resource"):
+        experiment(lambda _run: _run.add_resource(tmp_path / "missing"))[0].run()
+
+
+def test_error_in_started_event_aborts_before_main():
+    """An observer failing in started_event aborts the run: main never runs, join still does."""
+    called = []
+
+    class Broken(RecordingObserver):
+        def started_event(self, **kwargs):
+            raise ConnectionError("database down")
+    ex, obs = experiment(lambda: called.append(1))
+    broken = Broken()
+    ex.observers.append(broken)
+    with pytest.raises(ConnectionError, match="database down"):
+        ex.run()
+    assert called == []
+    assert broken.names() == ["join"]
+    assert obs.names()[-1] == "join"
+
+
+def test_error_in_later_event_drops_that_observer_only(caplog):
+    """An observer failing in a heartbeat is logged once, gets the final event, run completes."""
+    class Flaky(RecordingObserver):
+        def heartbeat_event(self, **kwargs):
+            raise OSError("disk full")
+
+    def main(_run):
+        _run.log_scalar("a", 1)
+        wait_for(lambda: len([n for n in obs.names() if n == "heartbeat_event"]) >= 3)
+        _run.log_scalar("a", 2)
+        return "done"
+    ex, obs = experiment(main)
+    flaky = Flaky()
+    ex.observers.append(flaky)
+    run = ex.run(options=FAST)
+    assert run.status == COMPLETED
+    assert flaky.names() == ["started_event", "log_metrics", "completed_event", "join"]
+    assert obs.metrics()["a"]["values"] == [1, 2]
+    errors = [r.getMessage() for r in caplog.records if r.name == "expt.observers"]
+    assert errors == ["Observer Flaky failed in heartbeat_event; it receives no further events."]
+
+
+def test_format_user_traceback_drops_expt_frames():
+    """format_user_traceback keeps user frames and the exception line."""
+    from expt import dotted
+    try:
+        dotted.get({}, "missing")
+    except KeyError as exc:
+        lines = format_user_traceback(exc)
+    assert "test_run.py" in "".join(lines) and "dotted.py" not in "".join(lines)
+    assert lines[-1] == "KeyError: 'missing'\n"
