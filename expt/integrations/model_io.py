@@ -1,0 +1,193 @@
+"""Saving LightGBM models as run artifacts and loading them back, without pickle.
+
+A model named ``model`` is stored as two artifacts:
+
+- ``model.txt``: the Booster in LightGBM's own text format, every tree
+  (``save_model(num_iteration=-1)``), readable by any LightGBM;
+- ``model.json``: what is needed to load it back: the format, the LightGBM version,
+  ``best_iteration`` (restored on load, so ``predict()`` uses the same trees as before saving),
+  feature names and, for the scikit-learn API, the estimator.
+
+The fitted estimator (``LGBMRegressor``, ``LGBMClassifier``, ``LGBMRanker``, ``LGBMModel``) is
+stored as its class name, its ``get_params()`` as JSON and the few fitted attributes that
+``predict`` needs (number of features, classes, objective, best iteration). Loading
+reconstructs the estimator from the allow-listed class and sets those attributes on it; no
+object is unpickled, so loading a run someone else recorded cannot execute code. Estimators
+whose parameters are not plain JSON values (a callable objective, a ``RandomState``) and
+subclasses are stored as the Booster only, with a warning.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from typing import Any
+
+from . import require, resolve_run
+from ..errors import ExptError, suggest
+from ..serialize import to_safe
+
+lgb = require("lightgbm")
+
+log = logging.getLogger("expt.integrations.lightgbm")
+MODEL_FORMAT = "lightgbm-text"
+FORMAT_VERSION = 1
+ESTIMATOR_CLASSES = ("LGBMModel", "LGBMRegressor", "LGBMClassifier", "LGBMRanker")
+
+
+def _is_plain(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
+
+
+def estimator_state(estimator: Any) -> dict | None:
+    """The JSON description of a fitted LightGBM estimator, or None if it cannot be stored."""
+    cls_name = type(estimator).__name__
+    if cls_name not in ESTIMATOR_CLASSES or getattr(lgb, cls_name) is not type(estimator):
+        log.warning("Storing the %s as its Booster only: only %s are stored as estimators.",
+                    cls_name, ", ".join(ESTIMATOR_CLASSES))
+        return None
+    params = estimator.get_params(deep=False)
+    bad = sorted(k for k, v in params.items() if not _is_plain(v))
+    if bad:
+        log.warning("Storing the %s as its Booster only: parameters %s are not plain JSON "
+                    "values.", cls_name, ", ".join(bad))
+        return None
+    state: dict[str, Any] = {
+        "n_features": int(estimator._n_features),
+        "n_features_in": int(getattr(estimator, "_n_features_in", estimator._n_features)),
+        "fitted_with_feature_names": bool(getattr(estimator, "_fitted_with_feature_names",
+                                                  False)),
+        "best_iteration": int(estimator._best_iteration),
+        "best_score": to_safe(estimator._best_score),
+        "objective": estimator._objective if isinstance(estimator._objective, str) else None,
+    }
+    classes = getattr(estimator, "_classes", None)
+    if classes is not None:
+        state["classes"] = classes.tolist()
+        state["classes_dtype"] = classes.dtype.str
+    return {"class": cls_name, "params": params, "state": state}
+
+
+def model_metadata(booster: Any, estimator: Any = None) -> dict:
+    """What ``model.json`` holds for `booster` (and the estimator that owns it)."""
+    return {
+        "format": MODEL_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "lightgbm_version": lgb.__version__,
+        "best_iteration": int(booster.best_iteration or 0),
+        "current_iteration": int(booster.current_iteration()),
+        "num_trees": int(booster.num_trees()),
+        "num_features": int(booster.num_feature()),
+        "feature_names": list(booster.feature_name()),
+        "objective": to_safe(booster.params.get("objective")) if booster.params else None,
+        "estimator": estimator_state(estimator) if estimator is not None else None,
+        "load_with": "expt.integrations.lightgbm.load_model(run_folder)",
+    }
+
+
+def _split(model: Any) -> tuple[Any, Any]:
+    if isinstance(model, lgb.Booster):
+        return model, None
+    if isinstance(model, lgb.LGBMModel):
+        return model.booster_, model  # booster_ raises a clear error when not fitted
+    raise TypeError(f"Cannot store a {type(model).__name__} as a LightGBM model: pass a "
+                    "lightgbm.Booster or a fitted LightGBM scikit-learn estimator.")
+
+
+def _check_name(name: str) -> str:
+    if not name or any(c in name for c in "/\\\0") or name in (".", ".."):
+        raise ExptError(f"Invalid model name {name!r}: use a plain name such as 'model'.")
+    return name
+
+
+def log_model(model: Any, run: Any = None, *, name: str = "model") -> dict | None:
+    """Store a Booster or fitted estimator as `<name>.txt` + `<name>.json`; returns the metadata."""
+    run = resolve_run(run)
+    if run is None:
+        return None
+    _check_name(name)
+    booster, estimator = _split(model)
+    meta = model_metadata(booster, estimator)
+    with tempfile.TemporaryDirectory(prefix="expt-lgb-") as tmp:
+        txt = os.path.join(tmp, "model.txt")
+        booster.save_model(txt, num_iteration=-1)
+        meta_path = os.path.join(tmp, "model.json")
+        with open(meta_path, "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=1)
+        summary = {k: meta[k] for k in ("format", "lightgbm_version", "best_iteration")}
+        run.add_artifact(txt, f"{name}.txt", metadata=summary, content_type="text/plain")
+        run.add_artifact(meta_path, f"{name}.json", metadata=summary,
+                         content_type="application/json")
+    return meta
+
+
+def _read_metadata(run_ref: str | os.PathLike, name: str) -> tuple[str, dict]:
+    folder = os.fspath(run_ref)
+    if not os.path.isdir(folder):
+        raise ExptError(f"No run folder {folder!r}: pass the folder of a recorded run, such "
+                        "as 'runs/3'.")
+    _check_name(name)
+    meta_path = os.path.join(folder, f"{name}.json")
+    if not os.path.isfile(meta_path):
+        models = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".json")
+                        and os.path.isfile(os.path.join(folder, f[:-4] + "txt")))
+        hints = suggest(name, models) if models else []
+        hint = hints[0] if hints else None
+        raise ExptError(f"Run folder {folder!r} has no LightGBM model {name!r}"
+                        + (f". Did you mean {hint!r}?" if hint else
+                           f"; models there: {models or 'none'}."))
+    with open(meta_path, encoding="utf-8") as f:
+        meta = json.load(f)
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise ExptError(f"{meta_path!r} does not describe a LightGBM model stored by expt.")
+    return os.path.join(folder, f"{name}.txt"), meta
+
+
+def load_model(run_ref: str | os.PathLike, *, name: str = "model") -> Any:
+    """The Booster stored as `name` in the run folder `run_ref` (such as ``runs/3``)."""
+    model_file, meta = _read_metadata(run_ref, name)
+    booster = lgb.Booster(model_file=model_file)
+    booster.best_iteration = int(meta.get("best_iteration") or 0)
+    return booster
+
+
+def load_estimator(run_ref: str | os.PathLike, *, name: str = "model") -> Any:
+    """The fitted scikit-learn estimator stored as `name` in the run folder `run_ref`."""
+    model_file, meta = _read_metadata(run_ref, name)
+    stored = meta.get("estimator")
+    if not stored:
+        raise ExptError(f"The model {name!r} in {os.fspath(run_ref)!r} was stored as a Booster, "
+                        "not an estimator: use load_model().")
+    if stored.get("class") not in ESTIMATOR_CLASSES:
+        raise ExptError(f"Unknown estimator class {stored.get('class')!r}; expected one of "
+                        f"{', '.join(ESTIMATOR_CLASSES)}.")
+    estimator = getattr(lgb, stored["class"])(**stored["params"])
+    state = stored["state"]
+    booster = lgb.Booster(model_file=model_file)
+    booster.best_iteration = int(meta.get("best_iteration") or 0)
+    estimator._Booster = booster
+    estimator._n_features = state["n_features"]
+    estimator._n_features_in = state["n_features_in"]
+    estimator._fitted_with_feature_names = state["fitted_with_feature_names"]
+    estimator._best_iteration = state["best_iteration"]
+    estimator._best_score = state["best_score"]
+    estimator._evals_result = {}
+    if state.get("objective") is not None:
+        estimator._objective = state["objective"]
+    if "classes" in state:
+        import numpy as np
+        from lightgbm.compat import _LGBMLabelEncoder
+
+        classes = np.asarray(state["classes"], dtype=np.dtype(state["classes_dtype"]))
+        estimator._le = _LGBMLabelEncoder().fit(classes)
+        estimator._classes = estimator._le.classes_
+        estimator._n_classes = len(estimator._classes)
+    estimator.fitted_ = True
+    return estimator
