@@ -1,0 +1,135 @@
+"""MongoObserver speed against Sacred 0.8.7's MongoObserver, on the same SecantusDB server.
+
+Figures (issue 4), each measured in a fresh subprocess per framework, alternating, medians:
+
+- persist: one run logs N metric points (default 1,000,000) with ``_run.log_scalar``; time from
+  the last call to the run being over with the data in the database (``ex.run()`` returns after
+  the observers' ``join``). The points are then counted in the database.
+- per call: ``log_scalar`` cost with the MongoObserver attached, and without any observer
+  (target: the same, at most 0.5 us).
+
+    python bench/bench_mongo.py                 # N = 1,000,000, 3 repeats
+    python bench/bench_mongo.py --points 200000 --repeats 1
+
+Sacred's observer keeps one metric document per series and rewrites the run document with the
+whole output on every heartbeat; a series past ~16 MB fails there (reported, not hidden).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SACRED_PY = os.environ.get("SACRED_PYTHON", "/tmp/sacred-venv/bin/python")
+sys.path.insert(0, str(ROOT))
+
+WORKLOAD = r'''
+import json, sys, time
+fw, url, db, n, attach = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5] == "1"
+if fw == "sacred":
+    from sacred import Experiment
+    from sacred.observers import MongoObserver
+else:
+    from expt import Experiment
+    from observers.mongo import MongoObserver
+ex = Experiment("bench_mongo")
+if attach:
+    ex.observers.append(MongoObserver(url, db_name=db))
+marks = {}
+
+@ex.main
+def main(_run):
+    log = _run.log_scalar
+    t0 = time.perf_counter()
+    for i in range(n):
+        log("loss", 0.5, i)
+    marks["last_call"] = time.perf_counter()
+    marks["per_call_us"] = (marks["last_call"] - t0) / n * 1e6
+
+error = None
+try:
+    ex.run(options={"--capture": "no"} if fw == "sacred" else None)
+except Exception as exc:  # Sacred past 16 MB
+    error = f"{type(exc).__name__}: {str(exc)[:200]}"
+end = time.perf_counter()
+stored = None
+if attach:
+    import pymongo
+    d = pymongo.MongoClient(url)[db]
+    stored = sum(len(m["steps"]) for m in d.metrics.find({}, {"steps": 1}))
+    if "metrics_chunks" in d.list_collection_names():
+        stored += sum(len(m["steps"]) for m in d.metrics_chunks.find({}, {"steps": 1}))
+print(json.dumps({"persist_s": end - marks.get("last_call", end), "per_call_us": marks.get("per_call_us"),
+                  "stored": stored, "error": error}))
+'''
+
+
+def run_workload(fw: str, url: str, db: str, n: int, attach: bool, workdir: Path) -> dict:
+    python = SACRED_PY if fw == "sacred" else sys.executable
+    script = workdir / "bench_mongo_workload.py"
+    script.write_text(WORKLOAD)
+    res = subprocess.run([python, str(script), fw, url, db, str(n), "1" if attach else "0"],
+                         cwd=workdir, capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    if res.returncode != 0 or not lines:
+        return {"error": (res.stderr or res.stdout)[-300:]}
+    return json.loads(lines[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    from tests.observers.conftest import free_port, start_server, stop_server
+
+    port = free_port()
+    pid = start_server(port)
+    url = f"mongodb://127.0.0.1:{port}"
+    results: dict[tuple, list] = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for r in range(args.repeats):
+                for fw in ("sacred", "expt"):
+                    for attach in (True, False):
+                        out = run_workload(fw, url, f"bench_{fw}_{r}_{int(attach)}", args.points,
+                                           attach, Path(tmp))
+                        results.setdefault((fw, attach), []).append(out)
+    finally:
+        stop_server(pid)
+
+    def med(fw, attach, key):
+        xs = [o[key] for o in results[(fw, attach)] if o.get(key) is not None]
+        return statistics.median(xs) if xs else None
+
+    print(f"MongoObserver bench: {args.points:,} points, {args.repeats} repeats, SecantusDB "
+          f"server, python {sys.version.split()[0]}")
+    for fw in ("sacred", "expt"):
+        errors = {o.get("error") for o in results[(fw, True)] if o.get("error")}
+        stored = [o.get("stored") for o in results[(fw, True)]]
+        persist = med(fw, True, "persist_s")
+        print(f"  {fw:6s} persist {args.points:,} points: "
+              f"{'n/a' if persist is None else f'{persist:.2f} s'}; points stored {stored}"
+              + (f"; errors: {sorted(errors)}" if errors else ""))
+        with_obs, without = med(fw, True, "per_call_us"), med(fw, False, "per_call_us")
+        print(f"  {fw:6s} log_scalar per call: with MongoObserver "
+              f"{with_obs if with_obs is None else round(with_obs, 3)} us, without observer "
+              f"{without if without is None else round(without, 3)} us")
+    e, s = med("expt", True, "persist_s"), med("sacred", True, "persist_s")
+    if e and s:
+        print(f"  persist ratio expt/sacred: {e / s:.2f}")
+    ec, sc = med("expt", True, "per_call_us"), med("sacred", True, "per_call_us")
+    if ec and sc:
+        print(f"  per-call ratio expt/sacred: {ec / sc:.2f}; target <= 0.5 us: "
+              f"{'PASS' if ec <= 0.5 else 'MISS'}")
+
+
+if __name__ == "__main__":
+    main()
