@@ -42,6 +42,7 @@ import io
 import os
 import sys
 import threading
+import time
 import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator, TextIO
@@ -274,34 +275,41 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-class _FdForwarder:
-    """Moves descriptor ``fd`` onto a pipe; a thread copies what arrives to the original
-    destination and records it."""
+class _Channel:
+    """One descriptor moved onto a pipe: what arrives is copied to the original destination
+    (``saved``) and recorded."""
 
     def __init__(self, fd: int, push: Any, encoding: str, compress: bool):
         self.fd = fd
-        self._compress = compress
-        self.saved = os.dup(fd)  # the original destination; the reader closes it at the end
+        self.saved = os.dup(fd)  # the original destination
         try:
-            self._read_fd, write_fd = os.pipe()
+            self.read_fd, self._write_fd = os.pipe()
         except OSError:
             os.close(self.saved)
             raise
         self.capturing = True
         self._push = push
+        self._compress = compress
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._forward = True
+        self._rest = ""
         # `saved` is used by the reader and by the Python-level writer; the last one closes it.
         self._saved_users = 2
         self._saved_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, args=(encoding,),
-                                        name=f"expt-capture-fd{fd}", daemon=True)
-        try:
-            self._thread.start()
-            os.dup2(write_fd, fd)  # from here on, writes to fd go into the pipe
-        except BaseException:
-            os.close(write_fd)     # the reader sees end-of-file and closes its part
-            self.release_saved()
-            raise
-        os.close(write_fd)
+
+    def discard(self) -> None:
+        """Close everything of a channel that was never served."""
+        for fd in (self._write_fd, self.read_fd, self.saved):
+            os.close(fd)
+
+    def redirect(self) -> None:
+        """From here on, writes to ``fd`` go into the pipe."""
+        os.dup2(self._write_fd, self.fd)
+        os.close(self._write_fd)
+
+    def restore(self) -> None:
+        """Point ``fd`` back at the original destination (closing our pipe's write end)."""
+        os.dup2(self.saved, self.fd)
 
     def release_saved(self) -> None:
         """One user of the saved descriptor is done with it; the last one closes it."""
@@ -310,54 +318,92 @@ class _FdForwarder:
             if self._saved_users == 0:
                 os.close(self.saved)
 
-    def _run(self, encoding: str) -> None:
-        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        forward, rest = True, ""
-        try:
-            while True:
-                try:
-                    data = os.read(self._read_fd, 65536)
-                except OSError:
-                    break
-                if not data:
-                    break
-                if forward:
-                    try:
-                        _write_all(self.saved, data)
-                    except OSError:  # destination gone (closed pipe): keep recording
-                        forward = False
-                text = rest + decoder.decode(data)
-                # Hand over whole lines only, so that a line arriving in several reads is not
-                # split by Python-level text recorded in between.
-                cut = text.rfind("\n") + 1
-                if cut and self.capturing:
-                    self._push(_FdText(text[:cut]))
-                rest = text[cut:]
-                if self._compress and len(rest) > 65536:
-                    # A child's progress bar redrawing without a newline: keep one copy
-                    # (exact, as the filter composes: f(f(a) + b) == f(a + b)).
-                    rest = apply_backspaces_and_linefeeds(rest)
-            rest += decoder.decode(b"", final=True)
-            if rest and self.capturing:
-                self._push(_FdText(rest))
-        finally:
-            os.close(self._read_fd)
-            self.release_saved()
+    def take(self, data: bytes) -> None:
+        """Forward and record bytes read from the pipe (reader thread)."""
+        if self._forward:
+            try:
+                _write_all(self.saved, data)
+            except OSError:  # destination gone (closed pipe): keep recording
+                self._forward = False
+        text = self._rest + self._decoder.decode(data)
+        # Hand over whole lines only, so that a line arriving in several reads is not split
+        # by Python-level text recorded in between.
+        cut = text.rfind("\n") + 1
+        if cut and self.capturing:
+            self._push(_FdText(text[:cut]))
+        self._rest = text[cut:]
+        if self._compress and len(self._rest) > 65536:
+            # A child's progress bar redrawing without a newline: keep one copy
+            # (exact, as the filter composes: f(f(a) + b) == f(a + b)).
+            self._rest = apply_backspaces_and_linefeeds(self._rest)
+
+    def end(self) -> None:
+        """End of file: record the rest and close our descriptors (reader thread)."""
+        rest = self._rest + self._decoder.decode(b"", final=True)
+        if rest and self.capturing:
+            self._push(_FdText(rest))
+        os.close(self.read_fd)
+        self.release_saved()
+
+
+def _serve(channels: list[_Channel]) -> None:
+    """Reader thread: copy from the pipes until each reaches end of file."""
+    try:
+        if len(channels) == 1 or os.name == "nt":  # Windows cannot select() on pipes
+            for channel in channels:
+                while data := os.read(channel.read_fd, 65536):
+                    channel.take(data)
+                channel.end()
+            return
+        import selectors
+        with selectors.DefaultSelector() as selector:
+            for channel in channels:
+                selector.register(channel.read_fd, selectors.EVENT_READ, channel)
+            while selector.get_map():
+                for key, _ in selector.select():
+                    data = os.read(key.fd, 65536)
+                    if data:
+                        key.data.take(data)
+                    else:
+                        selector.unregister(key.fd)
+                        key.data.end()
+    except OSError:  # a descriptor broke under us: nothing more can be read
+        pass
+
+
+class _FdCapture:
+    """Descriptors moved onto pipes, served by reader threads (one for all on POSIX)."""
+
+    def __init__(self, channels: list[_Channel]):
+        self.channels = channels
+        groups = [channels] if os.name != "nt" else [[c] for c in channels]
+        self._threads = [threading.Thread(target=_serve, args=(group,), daemon=True,
+                                          name="expt-capture-fd") for group in groups]
+        for thread in self._threads:  # if this fails, the caller discards the channels
+            thread.start()
+        for channel in channels:
+            channel.redirect()
 
     def restore(self) -> None:
-        """Point ``fd`` back at the original destination (closing our pipe's write end)."""
-        os.dup2(self.saved, self.fd)
+        """Point every descriptor back at its original destination."""
+        for channel in self.channels:
+            channel.restore()
 
-    def finish(self, timeout: float) -> bool:
+    def finish(self, timeout: float) -> None:
         """Wait until everything written before :meth:`restore` is recorded."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            # A child process still holds the pipe.  The reader has consumed what we wrote
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._threads):
+            # A child process still holds a pipe.  The reader has consumed what we wrote
             # (it reads in order and has had `timeout` seconds); it keeps forwarding to the
             # terminal but records no more.
-            self.capturing = False
-            return False
-        return True
+            for channel in self.channels:
+                channel.capturing = False
+
+    def release_saved(self) -> None:
+        for channel in self.channels:
+            channel.release_saved()
 
 
 _LIBC: Any = None
@@ -483,7 +529,7 @@ class _Capture:
         self.out_filter = out_filter
         self.drain_timeout = drain_timeout
         self._tees: list[tuple[TeeStream, Any]] = []
-        self._forwarders: list[_FdForwarder] = []
+        self._fds: _FdCapture | None = None
         self._saved_writers: list[TextIO] = []
         self._captured: CapturedOutput | None = None
 
@@ -498,7 +544,7 @@ class _Capture:
             try:
                 targets = [prev_out, prev_err]
                 if self.mode == "fd":
-                    targets = self._start_fd(prev_out, prev_err, captured)
+                    targets = self._start_fd(prev_out, prev_err)
                 # Tees append straight to the record (the hot path); _stop() cuts them off.
                 out = TeeStream(prev_out, targets[0], captured.push, ttys[0])
                 err = TeeStream(prev_err, targets[1], captured.push, ttys[1])
@@ -515,39 +561,50 @@ class _Capture:
         """Record descriptor-level text (a no-op once the capture is closed)."""
         self._captured.push(text)
 
-    def _start_fd(self, prev_out: Any, prev_err: Any, captured: CapturedOutput) -> list[Any]:
+    def _start_fd(self, prev_out: Any, prev_err: Any) -> list[Any]:
         global _FORK_HOOK_SET
         flush_c_stdio()
-        targets = []
+        targets, channels = [], []
+        try:
+            self._open_channels(prev_out, prev_err, targets, channels)
+            if channels:
+                self._fds = _FdCapture(channels)
+        except BaseException:
+            if self._fds is None:
+                for channel in channels:
+                    channel.discard()
+            raise
+        if not _FORK_HOOK_SET and hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_after_fork_in_child)
+            _FORK_HOOK_SET = True
+        return targets
+
+    def _open_channels(self, prev_out: Any, prev_err: Any, targets: list, channels: list) -> None:
+        compress = self.out_filter is apply_backspaces_and_linefeeds
         for fd, prev in ((1, prev_out), (2, prev_err)):
             encoding = getattr(prev, "encoding", None) or "utf-8"
             try:
-                forwarder = _FdForwarder(fd, self._push_from_fd, encoding,
-                                         self.out_filter is apply_backspaces_and_linefeeds)
+                channel = _Channel(fd, self._push_from_fd, encoding, compress)
             except OSError as exc:  # descriptor not open (e.g. pythonw): sys-level only
                 import warnings
                 warnings.warn(f"expt: cannot capture file descriptor {fd} ({exc}); "
                               "recording Python-level output only", RuntimeWarning)
                 targets.append(prev)
                 continue
-            self._forwarders.append(forwarder)
+            channels.append(channel)
             if _final_fd(prev) == fd:
-                writer = _open_saved(forwarder.saved, prev)
+                writer = _open_saved(channel.saved, prev)
                 self._saved_writers.append(writer)
                 targets.append(_rebase(prev, writer))
             else:  # writing to prev does not reach fd: keep it as it is
                 targets.append(prev)
-        if not _FORK_HOOK_SET and hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
-            _FORK_HOOK_SET = True
-        return targets
 
     def __exit__(self, *exc_info: Any) -> None:
         if self.mode != "no":
             # Buffers that write into the descriptors go first (fd mode: into the pipes).
             # The tees' own targets are flushed after the pipes are drained, in _stop().
             _flush(*(prev for _, prev in self._tees), sys.__stdout__, sys.__stderr__)
-            if self._forwarders:
+            if self._fds is not None:
                 flush_c_stdio()
             with _sigint_deferred():
                 self._stop()
@@ -565,10 +622,9 @@ class _Capture:
                 sys.stderr = prev_err
         # Descriptor-level output first: it is already on its way, while Python-level text
         # may still sit in a buffer, to be written after it (as without capture).
-        for forwarder in self._forwarders:
-            forwarder.restore()
-        for forwarder in self._forwarders:
-            forwarder.finish(self.drain_timeout)
+        if self._fds is not None:
+            self._fds.restore()
+            self._fds.finish(self.drain_timeout)
         for tee, prev in self._tees:  # stale references now write straight through
             _flush(tee._target)
             tee._push = _discard
@@ -576,9 +632,9 @@ class _Capture:
             tee._buffer = None
         for writer in self._saved_writers:
             _flush(writer)
-        for forwarder in self._forwarders:
-            forwarder.release_saved()
-        self._forwarders.clear()
+        if self._fds is not None:
+            self._fds.release_saved()
+            self._fds = None
         self._saved_writers.clear()
 
 
