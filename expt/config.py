@@ -56,11 +56,17 @@ def resolve(layers: Sequence[ConfigLayer], *, updates: Mapping[str, Any] | None 
     ingredient_paths = [layer.path for layer in layers if layer.path]
 
     named_tree: dict = {}
+    named_defined: set[str] = set()  # paths a named config assigns itself (not just the updates)
     for entry in named_configs:
         path, scope = find_named_config(layers, entry) if not callable(entry) else ("", entry)
-        result = scope(fixed=_fixed_for(update_tree, path, ingredient_paths),
+        fixed = _fixed_for(update_tree, path, ingredient_paths)
+        result = scope(fixed=fixed,
                        preset=dotted.get(named_tree, path, {}) if path else named_tree)
         _merge_at(named_tree, path, result.config)
+        from_updates = {p for p, _ in dotted.leaves(fixed)}
+        prefix = f"{path}." if path else ""
+        named_defined |= {prefix + p for p in dotted.all_paths(result.config)
+                          if p not in from_updates or p in result.overridden}
     fixed_tree = dotted.deep_update(dotted.deep_copy(named_tree), update_tree)
 
     config: dict = {}
@@ -82,8 +88,8 @@ def resolve(layers: Sequence[ConfigLayer], *, updates: Mapping[str, Any] | None 
 
     added = {p for p, _ in dotted.leaves(fixed_tree) if p not in overridden and p != "seed"}
     # keys that a named config of this run defines exist, even if no default scope has them
-    _check_unknown_updates(update_tree, added, config, set(captured_params),
-                           set(dotted.all_paths(named_tree)), force)
+    _check_unknown_updates(update_tree, added, config, set(captured_params), named_defined,
+                           force)
     modified = {p for p, old in overridden.items() if dotted.get(config, p, None) != old}
     typechanged = {}
     for path, old in overridden.items():
