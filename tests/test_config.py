@@ -288,3 +288,19 @@ def test_summary_to_dict_is_json_safe():
     assert json.loads(json.dumps(as_dict)) == as_dict
     assert ConfigSummary().to_dict() == {"added": [], "modified": [], "typechanged": {},
                                          "docs": {}}
+
+
+@pytest.mark.parametrize("named, key, suggestions", [
+    (["big"], "lrr", ["lr"]),
+    (["big", "bigger"], "stepz", ["steps"]),
+    (["data.small"], "data.sise", ["data.size", "data"]),
+    (["data.small"], "data.size.deep", []),
+    (["extra"], "dropuot", ["dropout"]),
+])
+def test_unknown_update_key_still_rejected_with_named_configs(named, key, suggestions):
+    """Named configs see the updates while they run, yet that does not make unknown keys valid."""
+    lay = layers(extra=ConfigDict({"dropout": 0.1}))
+    with pytest.raises(ConfigKeyError) as info:
+        resolve(lay, named_configs=named, updates={key: 1})
+    assert info.value.key == key
+    assert info.value.suggestions[:len(suggestions)] == suggestions
