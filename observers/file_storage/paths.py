@@ -121,13 +121,14 @@ def check_inside(path: str, folder: str, what: str, value: object) -> None:
         raise UnsafePathError(what, value, f"it resolves to {real_path!r}, outside {folder!r}.")
 
 
-def _tmp_name(path: str) -> str:
+def tmp_name(path: str) -> str:
+    """A temporary name beside `path`, unique across processes and threads."""
     return f"{path}.{os.getpid()}-{threading.get_ident()}-{next(_tmp_counter)}.tmp"
 
 
 def write_bytes_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
     """Write `data` (bytes or pieces of bytes) to a unique temporary file, rename it to `path`."""
-    tmp = _tmp_name(path)
+    tmp = tmp_name(path)
     try:
         with open(tmp, "wb") as f:
             if isinstance(data, (bytes, bytearray)):
@@ -136,22 +137,22 @@ def write_bytes_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
                 f.writelines(data)
         os.replace(tmp, path)
     except BaseException:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
         raise
 
 
 def copy_atomic(src: str, dest: str) -> None:
     """Copy `src` to `dest` so that readers see the old file or the whole new one."""
-    tmp = _tmp_name(dest)
+    tmp = tmp_name(dest)
     try:
         shutil.copyfile(src, tmp)
         os.replace(tmp, dest)
     except BaseException:
-        _remove_quietly(tmp)
+        remove_quietly(tmp)
         raise
 
 
-def _remove_quietly(path: str) -> None:
+def remove_quietly(path: str) -> None:
     try:
         os.remove(path)
     except OSError:

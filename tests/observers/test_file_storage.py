@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from expt.errors import ObserverError
 from expt.events import check_observer
 from expt.observer_options import ENTRY_POINT_GROUP, ObserverOption
 from observers.file_storage import (FileStorageObserver, FileStorageOption, RunDirExistsError,
@@ -219,21 +220,84 @@ def test_log_metrics_merges_new_points(tmp_path):
     assert metrics["acc"] == {"steps": [0], "timestamps": [t1.isoformat()], "values": [0.75]}
 
 
-def test_metrics_file_matches_json_dump_after_many_batches(tmp_path):
-    """After enough batches to merge fragments, the file still equals the plain JSON result."""
-    mf = MetricsFile(tmp_path / "metrics.json")
-    expected = {"m": {"steps": [], "timestamps": [], "values": []}}
-    for batch in range(200):
-        steps = [batch * 3 + i for i in range(3)]
-        values = [s / 7 for s in steps]
-        stamps = [T0 + timedelta(seconds=s) for s in steps]
-        mf.add({"m": {"steps": steps, "values": values, "timestamps": stamps}})
-        expected["m"]["steps"] += steps
-        expected["m"]["values"] += values
-        expected["m"]["timestamps"] += [t.isoformat() for t in stamps]
+def _random_batches(seed: int, n: int):
+    """Batches of new points for a changing set of metrics (names appear over time)."""
+    import random
+
+    rnd = random.Random(seed)
+    names = ["loss", "acc", "val/loss", "lr α", 'q"uote']
+    step = 0
+    for _ in range(n):
+        batch = {}
+        for name in rnd.sample(names, rnd.randint(0, len(names))):
+            k = rnd.randint(0, 4)
+            steps = list(range(step, step + k))
+            step += k
+            batch[name] = {"steps": steps, "values": [rnd.random() for _ in steps],
+                           "timestamps": [T0 + timedelta(seconds=s) for s in steps]}
+        yield batch
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_metrics_file_equals_plain_json_after_random_batches(tmp_path, monkeypatch, seed,
+                                                             kernel_copy):
+    """Spliced writes give the same JSON as merging the points in Python, at every step."""
+    if not kernel_copy:  # the read/write path used where copy_file_range is missing
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    path = tmp_path / "metrics.json"
+    mf = MetricsFile(path)
+    expected: dict = {}
+    for i, batch in enumerate(_random_batches(seed, 60)):
+        mf.add(batch)
+        for name, series in batch.items():
+            if not series["values"]:
+                continue
+            into = expected.setdefault(name, {"steps": [], "timestamps": [], "values": []})
+            into["steps"] += series["steps"]
+            into["values"] += series["values"]
+            into["timestamps"] += [t.isoformat() for t in series["timestamps"]]
+        if i % 3:  # several batches may wait for one write
+            mf.write()
+            assert load(path) == expected
     mf.write()
-    assert load(tmp_path / "metrics.json") == expected
-    assert mf.points == 600
+    assert load(path) == expected
+    assert mf.points == sum(len(s["values"]) for s in expected.values())
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_metrics_file_keeps_old_file_when_write_fails(tmp_path, monkeypatch):
+    """A failed write leaves the previous metrics.json and keeps the points for the next one."""
+    path = tmp_path / "metrics.json"
+    mf = MetricsFile(path)
+    mf.add({"m": {"steps": [0], "values": [1.0], "timestamps": [T0]}})
+    mf.write()
+    mf.add({"m": {"steps": [1], "values": [2.0], "timestamps": [T0]}})
+
+    def disk_full(*args):
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "replace", disk_full)
+        with pytest.raises(OSError, match="No space"):
+            mf.write()
+    assert load(path)["m"]["values"] == [1.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left
+    mf.write()
+    assert load(path)["m"]["values"] == [1.0, 2.0]
+
+
+def test_metrics_file_changed_by_another_program_is_not_spliced(tmp_path):
+    """If metrics.json was rewritten by someone else, adding points fails with a clear error."""
+    path = tmp_path / "metrics.json"
+    mf = MetricsFile(path)
+    mf.add({"m": {"steps": [0], "values": [1.0], "timestamps": [T0]}})
+    mf.write()
+    path.write_text(json.dumps(load(path)))  # same content, other layout
+    mf.add({"m": {"steps": [1], "values": [2.0], "timestamps": [T0]}})
+    with pytest.raises(ObserverError, match="changed by another program"):
+        mf.write()
+    assert load(path)["m"]["values"] == [1.0]
 
 
 def test_resources_are_stored_once_by_content(tmp_path):
