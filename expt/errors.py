@@ -1,12 +1,13 @@
 """The ExptError family and `suggest()`, the nearest-name helper every message uses."""
 from __future__ import annotations
 
-import difflib
 from typing import Iterable, Sequence
 
 
 def suggest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """The valid names closest to `name`, best first (empty when nothing is close)."""
+    import difflib  # only errors need it: keep it out of `import expt`
+
     candidates = list(dict.fromkeys(candidates))
     close = difflib.get_close_matches(name, candidates, n=n, cutoff=0.6)
     if close:
