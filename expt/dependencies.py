@@ -53,13 +53,14 @@ def _read_header(path: str) -> tuple[str | None, str | None]:
 class _Dist:
     """One installed distribution's metadata folder (or legacy egg-info file)."""
 
-    __slots__ = ("path", "key", "_tops", "_meta")
+    __slots__ = ("path", "key", "_tops", "_meta", "_listed")
 
     def __init__(self, path: str, key: str):
         self.path = path
         self.key = key  # normalized project name from the folder name
         self._tops: frozenset[str] | None = None
         self._meta: tuple[str | None, str | None] | None = None
+        self._listed: list[str] | None | bool = False  # False: top_level.txt not read yet
 
     def meta(self) -> tuple[str | None, str | None]:
         if self._meta is None:
@@ -74,7 +75,9 @@ class _Dist:
         """Top-level import names this distribution installs (from top_level.txt, else from
         RECORD unless `use_record` is false)."""
         if self._tops is None:
-            listed = self._read_top_level()
+            if self._listed is False:
+                self._listed = self._read_top_level()
+            listed = self._listed
             if listed is None and not use_record:
                 return frozenset()
             self._tops = frozenset(listed if listed is not None else self._read_record())

@@ -184,7 +184,7 @@ def captured_env(names: Sequence[str]) -> dict[str, str]:
     return {k: redact_url(os.environ[k]) for k in names if k in os.environ}
 
 
-def get_host_info(env_vars: Sequence[str] = (),
+def get_host_info(env_vars: Sequence[str] | None = (),
                   gatherers: Mapping[str, Callable[[], Any]] | None = None) -> dict[str, Any]:
     """The ``host`` record of a run.
 
@@ -195,6 +195,7 @@ def get_host_info(env_vars: Sequence[str] = (),
     """
     if isinstance(env_vars, str):  # a lone name would otherwise be read letter by letter
         env_vars = (env_vars,)
+    env_vars = env_vars or ()
     info = machine_info()
     info["ENV"] = captured_env(env_vars)
     for name, gatherer in (gatherers or {}).items():
