@@ -14,7 +14,7 @@ import threading
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Iterable
 
-from expt.errors import ObserverError
+from expt.errors import ObserverError, UserInputError
 
 # Files the observer writes itself; an artifact may not replace them.
 RESERVED_NAMES = ("run.json", "config.json", "cout.txt", "metrics.json", "info.json")
@@ -22,7 +22,7 @@ RESERVED_NAMES = ("run.json", "config.json", "cout.txt", "metrics.json", "info.j
 _tmp_counter = itertools.count()
 
 
-class UnsafePathError(ObserverError, ValueError):
+class UnsafePathError(ObserverError, UserInputError, ValueError):
     """A run id or artifact name would write outside its folder or over the observer's files."""
 
     def __init__(self, what: str, value: object, reason: str):
@@ -31,7 +31,7 @@ class UnsafePathError(ObserverError, ValueError):
         super().__init__(f"Refusing {what} {value!r}: {reason}")
 
 
-class RunDirExistsError(ObserverError, FileExistsError):
+class RunDirExistsError(ObserverError, UserInputError, FileExistsError):
     """A run id chosen by the user (or another observer) names a folder that already exists."""
 
     def __init__(self, run_id: object, path: str):

@@ -613,3 +613,122 @@ def test_stored_source_and_resource_paths_match_sacred(sacred_run, tmp_path):
     for name in os.listdir(sacred_store / "_sources"):
         assert (store / "_sources" / name).read_bytes() == \
             (sacred_store / "_sources" / name).read_bytes()
+
+
+# ------------------------------------------------------------- end to end, with real experiments
+E2E_SCRIPT = textwrap.dedent('''
+    """Runs used by the observer tests: `python e2e.py -F DIR [with a=N]` or `e2e.py loop DIR N`."""
+    import os
+    import sys
+    import time
+
+    from expt import Experiment
+    from observers import FileStorageObserver
+
+    ex = Experiment("e2e")
+
+    @ex.config
+    def cfg():
+        a = 1
+
+    @ex.main
+    def main(_run, a):
+        print("value", a)
+        for step in range(3):
+            _run.log_scalar("loss", 1.0 / (a + step + 1), step)
+        _run.info["pid"] = os.getpid()
+        art = f"art-{os.getpid()}-{a}.txt"
+        with open(art, "w") as f:
+            f.write(str(a))
+        _run.add_artifact(art, name="art.txt")
+        os.remove(art)
+        return [os.getpid(), a]
+
+    if __name__ == "__main__":
+        if sys.argv[1:2] == ["loop"]:
+            store, n = sys.argv[2], int(sys.argv[3])
+            while not os.path.exists(os.path.join(os.path.dirname(store), "go")):
+                time.sleep(0.005)
+            ex.observers.append(FileStorageObserver(store))
+            for i in range(n):
+                ex.run(config_updates={"a": i})
+        else:
+            ex.run_commandline()
+''')
+
+
+def _core_ready() -> bool:
+    try:
+        from expt import Experiment  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_core = pytest.mark.skipif(not _core_ready(), reason="expt.Experiment is not available")
+
+
+def _e2e(tmp_path, *args, **kwargs):
+    import sys
+
+    script = tmp_path / "e2e.py"
+    script.write_text(E2E_SCRIPT)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = {**os.environ, "PYTHONPATH": root}
+    return subprocess.Popen([sys.executable, str(script), *args], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+@needs_core
+def test_command_line_flag_records_a_real_run(tmp_path):
+    """`e2e.py -F runs with a=3` records config, output, metrics, info and the artifact."""
+    proc = _e2e(tmp_path, "-F", "runs", "with", "a=3")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    run_dir = tmp_path / "runs" / "1"
+    run = load(run_dir / "run.json")
+    assert run["status"] == "COMPLETED" and run["result"][1] == 3
+    assert run["artifacts"] == ["art.txt"] and (run_dir / "art.txt").read_text() == "3"
+    assert load(run_dir / "config.json")["a"] == 3
+    assert load(run_dir / "metrics.json")["loss"]["values"] == [1 / 4, 1 / 5, 1 / 6]
+    assert load(run_dir / "info.json")["pid"] == run["result"][0]
+    assert "value 3" in (run_dir / "cout.txt").read_text()
+    assert run["experiment"]["sources"][0][0] == "e2e.py"
+    assert (tmp_path / "runs" / run["experiment"]["sources"][0][1]).read_text() == E2E_SCRIPT
+
+
+@needs_core
+def test_command_line_id_that_escapes_is_refused(tmp_path):
+    """`--id ../x` fails with the observer's message and creates nothing outside the store."""
+    proc = _e2e(tmp_path, "-F", "store/runs", "--id", "../x")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert "Refusing run id '../x'" in err
+    assert not (tmp_path / "store" / "x").exists()
+
+
+@needs_core
+def test_concurrent_real_experiments_get_distinct_complete_runs(tmp_path):
+    """8 processes x 25 real runs started at once give 200 distinct complete run folders."""
+    n_procs, n_runs = 8, 25
+    store = tmp_path / "runs"
+    procs = [_e2e(tmp_path, "loop", str(store), str(n_runs)) for _ in range(n_procs)]
+    (tmp_path / "go").touch()
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+    run_dirs = [d for d in store.iterdir() if d.name.isdigit()]
+    assert sorted(int(d.name) for d in run_dirs) == list(range(1, n_procs * n_runs + 1))
+    results = set()
+    for d in run_dirs:
+        run = load(d / "run.json")
+        assert run["status"] == "COMPLETED"
+        pid, a = run["result"]
+        results.add((pid, a))
+        assert load(d / "config.json")["a"] == a
+        assert load(d / "metrics.json")["loss"]["steps"] == [0, 1, 2]
+        assert (d / "art.txt").read_text() == str(a)
+        assert f"value {a}" in (d / "cout.txt").read_text()
+    assert len(results) == n_procs * n_runs
+    assert len({pid for pid, _ in results}) == n_procs
+    assert no_tmp_files(store)
