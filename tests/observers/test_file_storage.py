@@ -732,3 +732,111 @@ def test_concurrent_real_experiments_get_distinct_complete_runs(tmp_path):
     assert len(results) == n_procs * n_runs
     assert len({pid for pid, _ in results}) == n_procs
     assert no_tmp_files(store)
+
+
+SLOW_SCRIPT = textwrap.dedent('''
+    """A run that prints and logs over time: `python slow.py -F DIR -b 0.05 with lines=20`."""
+    import time
+
+    from expt import Experiment
+
+    ex = Experiment("slow")
+
+    @ex.config
+    def cfg():
+        lines = 5
+        pause = 0.05
+        forever = False
+
+    @ex.automain
+    def main(_run, lines, pause, forever):
+        for i in range(lines):
+            print(f"line {i}", flush=True)
+            _run.log_scalar("i", i)
+            time.sleep(pause)
+        while forever:
+            time.sleep(0.05)
+''')
+
+
+def _slow(tmp_path, *args):
+    import sys
+
+    (tmp_path / "slow.py").write_text(SLOW_SCRIPT)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.Popen([sys.executable, "slow.py", *args], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": root},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@needs_core
+def test_heartbeats_of_a_real_run_write_each_line_once(tmp_path):
+    """With many heartbeats, cout.txt and metrics.json hold every line and point exactly once."""
+    proc = _slow(tmp_path, "-F", "runs", "-b", "0.02", "with", "lines=30", "pause=0.01")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    cout = (tmp_path / "runs" / "1" / "cout.txt").read_text()
+    assert [l for l in cout.splitlines() if l.startswith("line")] == \
+        [f"line {i}" for i in range(30)]
+    metrics = load(tmp_path / "runs" / "1" / "metrics.json")
+    assert metrics["i"]["values"] == list(range(30))
+    assert load(tmp_path / "runs" / "1" / "run.json")["heartbeat"] is not None
+
+
+@needs_core
+def test_sigterm_records_interrupted(tmp_path):
+    """A run stopped by SIGTERM ends with status INTERRUPTED and a stop_time in run.json."""
+    import signal
+    import time
+
+    proc = _slow(tmp_path, "-F", "runs", "-b", "0.02", "with", "lines=1", "forever=True")
+    cout = tmp_path / "runs" / "1" / "cout.txt"
+    deadline = time.monotonic() + 60
+    while not (cout.exists() and "line 0" in cout.read_text()):  # a heartbeat has happened
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    run = load(tmp_path / "runs" / "1" / "run.json")
+    assert run["status"] == "INTERRUPTED" and run["stop_time"] >= run["start_time"]
+
+
+@needs_core
+@needs_sacred
+def test_real_expt_run_has_sacreds_files_and_keys(sacred_run, tmp_path):
+    """The same experiment run with expt and with Sacred gives the same files and JSON keys."""
+    import sys
+
+    _, sacred_store = sacred_run
+    script = SCRIPT.replace("from sacred import Experiment", "from expt import Experiment")
+    script = script.replace("from sacred.observers import", "from observers import")
+    (tmp_path / "tiny.py").write_text(script)
+    (tmp_path / "art.txt").write_text("art")
+    (tmp_path / "res.txt").write_text("res")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    store = tmp_path / "expt_runs"
+    proc = subprocess.run([sys.executable, "tiny.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "STORE": str(store), "PYTHONPATH": root})
+    assert proc.returncode == 0, proc.stderr
+    ours, theirs = store / "1", sacred_store / "1"
+    assert sorted(os.listdir(ours)) == sorted(os.listdir(theirs))
+    assert sorted(os.listdir(store)) == sorted(os.listdir(sacred_store))
+    run, sac = load(ours / "run.json"), load(theirs / "run.json")
+    assert set(run) == set(sac)
+    for key in ("experiment", "host", "meta"):
+        assert set(run[key]) == set(sac[key]), key
+    for key in ("status", "result", "artifacts", "command"):
+        assert run[key] == sac[key], key
+    assert set(load(ours / "config.json")) == set(load(theirs / "config.json"))
+    assert load(ours / "info.json") == load(theirs / "info.json")
+    ours_m, sac_m = load(ours / "metrics.json"), load(theirs / "metrics.json")
+    assert {k: {f: len(v) for f, v in s.items()} for k, s in ours_m.items()} == \
+        {k: {f: len(v) for f, v in s.items()} for k, s in sac_m.items()}
+    assert ours_m["loss"]["values"] == sac_m["loss"]["values"]
+    (source_name, stored), = run["experiment"]["sources"]
+    assert source_name == "tiny.py" and stored.startswith("_sources/tiny_")
+    assert (store / stored).read_text() == script
+    assert [os.path.basename(p) for p in run["resources"][0]] == \
+        [os.path.basename(p) for p in sac["resources"][0]]
