@@ -66,7 +66,7 @@ class CapturedFunction:
         if binding is None:
             lookup = _nothing
         else:
-            lookup = functools.partial(_lookup, binding, self.signature.name)
+            lookup = functools.partial(_lookup, binding, self.signature.name, {})
         return self.func(*args, **self.signature.fill(args, kwargs, lookup))
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
@@ -83,7 +83,7 @@ def _nothing(name: str) -> Any:
     return NOT_FOUND
 
 
-def _lookup(binding: Binding, func_name: str, name: str) -> Any:
+def _lookup(binding: Binding, func_name: str, per_call: dict, name: str) -> Any:
     if name in binding.config:
         return binding.config[name]
     if name == "_run":
@@ -93,8 +93,10 @@ def _lookup(binding: Binding, func_name: str, name: str) -> Any:
     if name == "_config":
         return binding.full_config
     if name in ("_seed", "_rnd"):
-        binding.calls += 1
-        seed = derive_seed(binding.seed, func_name, binding.calls)
+        seed = per_call.get("seed")
+        if seed is None:  # one seed per call: _rnd is seeded with the _seed of the same call
+            binding.calls += 1
+            seed = per_call["seed"] = derive_seed(binding.seed, func_name, binding.calls)
         return seed if name == "_seed" else make_rnd(seed)
     return NOT_FOUND
 
