@@ -231,3 +231,22 @@ def test_capture_twice_returns_the_same_object():
     assert ex.capture(f) is f
     assert repr(f) == "<captured function test_capture_twice_returns_the_same_object.<locals>" \
                       ".<lambda>>"
+
+
+def test_seed_and_rnd_of_one_call_agree():
+    """In one call, _rnd is seeded with that call's _seed; the next call gets new ones."""
+    from expt.randomness import derive_seed, make_rnd
+    ex = make_experiment()
+
+    @ex.capture
+    def both(_seed, _rnd):
+        return _seed, int(_rnd.randint(0, 10**9))
+
+    @ex.main
+    def main():
+        return [both(), both()]
+    (seed1, draw1), (seed2, draw2) = ex.run(config_updates={"seed": 5}).result
+    assert draw1 == make_rnd(seed1).randint(0, 10**9)
+    assert draw2 == make_rnd(seed2).randint(0, 10**9)
+    name = "test_seed_and_rnd_of_one_call_agree.<locals>.both"
+    assert [seed1, seed2] == [derive_seed(5, name, 1), derive_seed(5, name, 2)]
