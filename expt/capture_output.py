@@ -44,6 +44,7 @@ import sys
 import threading
 import time
 import weakref
+from time import perf_counter as _perf_counter
 from contextlib import contextmanager
 from typing import Any, Iterator, TextIO
 
@@ -175,18 +176,27 @@ class TeeStream:
     as it does, and ``isatty()`` gives its answer from before the capture started.
     """
 
-    def __init__(self, orig: Any, target: Any, push: Any, isatty: bool):
+    def __init__(self, orig: Any, target: Any, push: Any, isatty: bool, sync: Any = None):
         self._orig = orig
         self._target = target if target is not None else _NullStream()
         self._push = push
         self._isatty = isatty
+        self._sync = sync  # fd mode: the _FdCapture whose pipes to drain after a pause
         self._buffer: _TeeBuffer | None = None
 
     def write(self, s: str) -> int:
         """Record ``s`` and write it to the target."""
         if not isinstance(s, str):
             raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        self._push(s)  # first, so text is recorded even if the terminal is gone
+        sync = self._sync
+        if sync is not None:
+            # After a pause (a subprocess.run, a C call, a sleep) first record what arrived
+            # through the descriptors meanwhile, so it lands before this text.
+            now = _perf_counter()
+            if now - sync.last_write > sync.SYNC_GAP:
+                sync.drain()
+            sync.last_write = now
+        self._push(s)  # before writing, so text is recorded even if the terminal is gone
         return self._target.write(s)
 
     def writelines(self, lines: Any) -> None:
@@ -288,6 +298,7 @@ class _Channel:
             os.close(self.saved)
             raise
         self.capturing = True
+        self.ended = False
         self._push = push
         self._compress = compress
         self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
@@ -337,52 +348,96 @@ class _Channel:
             # (exact, as the filter composes: f(f(a) + b) == f(a + b)).
             self._rest = apply_backspaces_and_linefeeds(self._rest)
 
+    def pull(self, limit: int) -> bool:
+        """Take what the (non-blocking) pipe holds, up to ``limit`` bytes; True at end of file."""
+        taken = 0
+        while taken < limit and not self.ended:
+            try:
+                data = os.read(self.read_fd, 65536)
+            except BlockingIOError:
+                return False
+            if not data:
+                return True
+            self.take(data)
+            taken += len(data)
+        return False
+
     def end(self) -> None:
         """End of file: record the rest and close our descriptors (reader thread)."""
         rest = self._rest + self._decoder.decode(b"", final=True)
         if rest and self.capturing:
             self._push(_FdText(rest))
+        self.ended = True
         os.close(self.read_fd)
         self.release_saved()
 
 
-def _serve(channels: list[_Channel]) -> None:
-    """Reader thread: copy from the pipes until each reaches end of file."""
+def _serve_blocking(channel: _Channel) -> None:
+    """Reader thread for one pipe (Windows, where pipes cannot be select()ed)."""
     try:
-        if len(channels) == 1 or os.name == "nt":  # Windows cannot select() on pipes
-            for channel in channels:
-                while data := os.read(channel.read_fd, 65536):
-                    channel.take(data)
-                channel.end()
-            return
-        import selectors
-        with selectors.DefaultSelector() as selector:
-            for channel in channels:
-                selector.register(channel.read_fd, selectors.EVENT_READ, channel)
-            while selector.get_map():
-                for key, _ in selector.select():
-                    data = os.read(key.fd, 65536)
-                    if data:
-                        key.data.take(data)
-                    else:
-                        selector.unregister(key.fd)
-                        key.data.end()
-    except OSError:  # a descriptor broke under us: nothing more can be read
+        while data := os.read(channel.read_fd, 65536):
+            channel.take(data)
+    except OSError:
         pass
+    channel.end()
 
 
 class _FdCapture:
-    """Descriptors moved onto pipes, served by reader threads (one for all on POSIX)."""
+    """Descriptors moved onto pipes, served by one reader thread (one per pipe on Windows).
+
+    The reader and :meth:`drain` take data out of the pipes under one lock, so what
+    :meth:`drain` leaves behind was recorded in the order it was written.
+    """
+
+    SYNC_GAP = 0.001  # seconds without Python-level output after which a write drains first
 
     def __init__(self, channels: list[_Channel]):
         self.channels = channels
-        groups = [channels] if os.name != "nt" else [[c] for c in channels]
-        self._threads = [threading.Thread(target=_serve, args=(group,), daemon=True,
-                                          name="expt-capture-fd") for group in groups]
+        self.lock = threading.Lock()
+        self.last_write = time.perf_counter()
+        if os.name == "nt":
+            self._threads = [threading.Thread(target=_serve_blocking, args=(c,), daemon=True,
+                                              name="expt-capture-fd") for c in channels]
+            self.drain = None
+        else:
+            for channel in channels:
+                os.set_blocking(channel.read_fd, False)
+            self._threads = [threading.Thread(target=self._serve, daemon=True,
+                                              name="expt-capture-fd")]
         for thread in self._threads:  # if this fails, the caller discards the channels
             thread.start()
         for channel in channels:
             channel.redirect()
+
+    def _serve(self) -> None:
+        """Reader thread: copy from the pipes until each reaches end of file."""
+        import selectors
+        with selectors.DefaultSelector() as selector:
+            for channel in self.channels:
+                selector.register(channel.read_fd, selectors.EVENT_READ, channel)
+            while selector.get_map():
+                for key, _ in selector.select():
+                    with self.lock:
+                        try:
+                            eof = key.data.pull(65536)
+                        except OSError:  # the descriptor broke: nothing more to read
+                            eof = True
+                        if eof:
+                            selector.unregister(key.fd)
+                            key.data.end()
+
+    def drain(self) -> None:
+        """Record what the pipes hold now, before Python-level text that comes after it.
+
+        Called by a tee write after a pause in Python-level output (a child process may
+        have run meanwhile); bounded so a child writing non-stop cannot hold it up.
+        """
+        with self.lock:
+            for channel in self.channels:
+                try:
+                    channel.pull(1 << 20)
+                except OSError:
+                    pass
 
     def restore(self) -> None:
         """Point every descriptor back at its original destination."""
@@ -517,6 +572,7 @@ def _after_fork_in_child() -> None:
     an fd-mode capture of the parent records; its copy of the parent's record is unused."""
     for capture in list(_ACTIVE):
         for tee, prev in capture._tees:
+            tee._sync = None  # the reader thread (and maybe its lock) did not come along
             tee._push = _discard
             tee._target = prev if prev is not None else _NullStream()
 
@@ -546,8 +602,9 @@ class _Capture:
                 if self.mode == "fd":
                     targets = self._start_fd(prev_out, prev_err)
                 # Tees append straight to the record (the hot path); _stop() cuts them off.
-                out = TeeStream(prev_out, targets[0], captured.push, ttys[0])
-                err = TeeStream(prev_err, targets[1], captured.push, ttys[1])
+                sync = self._fds if self._fds is not None and self._fds.drain else None
+                out = TeeStream(prev_out, targets[0], captured.push, ttys[0], sync)
+                err = TeeStream(prev_err, targets[1], captured.push, ttys[1], sync)
                 self._tees = [(out, prev_out), (err, prev_err)]
                 sys.stdout, sys.stderr = out, err
                 _retarget_handlers({id(prev_out): out, id(prev_err): err})
@@ -613,6 +670,8 @@ class _Capture:
     def _stop(self) -> None:
         """Restore streams, handlers and descriptors; wait for the readers."""
         _ACTIVE.discard(self)
+        for tee, _ in self._tees:
+            tee._sync = None  # no more draining: the pipes are about to close
         if self._tees:
             (out, prev_out), (err, prev_err) = self._tees
             _retarget_handlers({id(out): prev_out, id(err): prev_err})

@@ -453,19 +453,22 @@ def test_fd_mode_records_forked_multiprocessing_workers():
 BACKGROUND = """
 import json, subprocess, sys
 from expt.capture_output import capture_output
-with capture_output("fd", drain_timeout=0.2) as cap:
+import os, time
+flag = sys.argv[1]
+with capture_output("fd", drain_timeout=0.3) as cap:
     print("main")
-    child = subprocess.Popen(["sh", "-c", "echo early; sleep 1; echo late"])
-    import time; time.sleep(0.3)
+    child = subprocess.Popen(["sh", "-c", f"echo early; touch {flag}; sleep 1.5; echo late"])
+    while not os.path.exists(flag):
+        time.sleep(0.01)
 print(json.dumps(cap.getvalue()), file=sys.stderr)
 child.wait()
 """
 
 
 @pytest.mark.skipif(not POSIX, reason="sh")
-def test_fd_mode_child_outliving_the_run_still_reaches_terminal():
+def test_fd_mode_child_outliving_the_run_still_reaches_terminal(tmp_path):
     """A child still running at exit does not block it; its later output still reaches the terminal."""
-    proc = run_script(BACKGROUND)
+    proc = run_script(BACKGROUND, str(tmp_path / "flag"))
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stderr.splitlines()[-1]).splitlines() == ["main", "early"]
     # "main" waits in Python's buffer (stdout is a pipe) until the exit, as without capture.
@@ -494,3 +497,24 @@ def test_in_process_under_pytests_own_capture(mode, capfd):
     out, err = capfd.readouterr()
     assert sorted(out.splitlines()) == ["child line", "fd line", "py line"]
     assert err == "err line\n"
+
+
+CHILD_BAR = """
+import json, subprocess, sys
+from expt.capture_output import capture_output
+bar = "import sys\\nfor i in range(20001): sys.stdout.write(f'\\\\r{i:6d}/20000')\\nprint()"
+with capture_output("fd") as cap:
+    print("before")
+    subprocess.run([sys.executable, "-c", bar], check=True)
+    print("after")
+print(json.dumps(cap.getvalue()), file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(not POSIX, reason="fd mode")
+def test_fd_mode_child_progress_bar_recorded_as_final_state():
+    """A child's 260 kB progress bar (no newline until the end) is recorded as one final line."""
+    proc = run_script(CHILD_BAR, text=False)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stderr.splitlines()[-1]) == "before\n 20000/20000\nafter\n"
+    assert proc.stdout.count("\r") == 20001
