@@ -20,6 +20,7 @@ from expt.errors import ObserverError, UserInputError
 RESERVED_NAMES = ("run.json", "config.json", "cout.txt", "metrics.json", "info.json")
 
 _tmp_counter = itertools.count()
+_CHUNK = 1 << 20
 
 
 class UnsafePathError(ObserverError, UserInputError, ValueError):
@@ -159,17 +160,36 @@ def remove_quietly(path: str) -> None:
         pass
 
 
+def _md5_of(filename: str) -> str:
+    digest = hashlib.md5()
+    with open(filename, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def store_by_content(filename: str, store_dir: str) -> str:
     """Copy `filename` to ``store_dir/<stem>_<md5><ext>`` once (shared by all runs); its path.
 
-    The md5 is of the bytes actually copied, so a file edited after the run started is stored
-    under the name of the content that was stored.
+    Files are read in chunks (resources can be large datasets). A stored copy is never
+    half-written, and it is named after the md5 of the bytes actually copied, so a file
+    edited meanwhile is still stored under the name of its content.
     """
-    with open(filename, "rb") as f:
-        data = f.read()
     stem, ext = os.path.splitext(os.path.basename(filename))
-    store_path = os.path.join(store_dir, f"{stem}_{hashlib.md5(data).hexdigest()}{ext}")
-    if not os.path.exists(store_path):
-        os.makedirs(store_dir, exist_ok=True)
-        write_bytes_atomic(store_path, data)
+    store_path = os.path.join(store_dir, f"{stem}_{_md5_of(filename)}{ext}")
+    if os.path.exists(store_path):
+        return store_path
+    os.makedirs(store_dir, exist_ok=True)
+    tmp = tmp_name(store_path)
+    try:
+        digest = hashlib.md5()
+        with open(filename, "rb") as src, open(tmp, "wb") as dst:
+            for chunk in iter(lambda: src.read(_CHUNK), b""):
+                digest.update(chunk)
+                dst.write(chunk)
+        store_path = os.path.join(store_dir, f"{stem}_{digest.hexdigest()}{ext}")
+        os.replace(tmp, store_path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     return store_path
