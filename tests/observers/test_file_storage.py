@@ -316,6 +316,19 @@ def test_resources_are_stored_once_by_content(tmp_path):
     assert os.listdir(store / "_resources") == [f"data_{md5}.csv"]
 
 
+def test_large_resource_is_stored_whole(tmp_path):
+    """A resource larger than the copy chunk is stored byte for byte under its md5."""
+    data = os.urandom(2_500_000)
+    big = tmp_path / "big.bin"
+    big.write_bytes(data)
+    obs = FileStorageObserver(tmp_path / "runs")
+    start(obs, tmp_path)
+    obs.resource_event(filename=str(big))
+    (stored,) = (tmp_path / "runs" / "_resources").iterdir()
+    assert stored.name == f"big_{hashlib.md5(data).hexdigest()}.bin"
+    assert stored.read_bytes() == data
+
+
 def test_artifacts_are_copied_and_listed(tmp_path):
     """Artifacts, in sub-folders too, are copied into the run folder and named in run.json."""
     store = tmp_path / "runs"
