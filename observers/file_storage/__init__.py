@@ -59,13 +59,19 @@ class FileStorageObserver(RunObserver):
     Sacred) refers to resources already inside `basedir` instead of copying them.
     """
 
-    def __init__(self, basedir: str | os.PathLike, *, resource_dir: str | os.PathLike | None = None,
+    def __init__(self, basedir: str | os.PathLike, *,
+                 resource_dir: str | os.PathLike | None = None,
                  source_dir: str | os.PathLike | None = None,
                  priority: int = DEFAULT_FILE_STORAGE_PRIORITY, copy_artifacts: bool = True,
                  copy_sources: bool = True):
         self.basedir = os.fspath(basedir)
         self.resource_dir = Path(resource_dir) if resource_dir else Path(basedir) / "_resources"
         self.source_dir = Path(source_dir) if source_dir else Path(basedir) / "_sources"
+        # Files are written through absolute paths fixed now, so a run that changes its
+        # working directory still writes into this store.
+        self._base_abs = os.path.abspath(self.basedir)
+        self._resources_abs = os.path.abspath(self.resource_dir)
+        self._sources_abs = os.path.abspath(self.source_dir)
         self.priority = priority
         self.copy_artifacts = copy_artifacts
         self.copy_sources = copy_sources
@@ -88,9 +94,9 @@ class FileStorageObserver(RunObserver):
     # ----------------------------------------------------------------- run folder and files
     def _make_run_dir(self, _id: Any) -> Any:
         if _id is None:
-            run_id, self.dir = claim_numeric_dir(self.basedir)
+            run_id, self.dir = claim_numeric_dir(self._base_abs)
         else:
-            run_id, self.dir = _id, claim_named_dir(self.basedir, _id)
+            run_id, self.dir = _id, claim_named_dir(self._base_abs, _id)
         self.run_id = run_id
         self._metrics = MetricsFile(os.path.join(self.dir, "metrics.json"))
         return run_id
@@ -113,10 +119,10 @@ class FileStorageObserver(RunObserver):
             store_path = abspath
             if self.copy_sources:
                 try:
-                    store_path = store_by_content(abspath, os.fspath(self.source_dir))
+                    store_path = store_by_content(abspath, self._sources_abs)
                 except OSError as e:
                     log.warning("Source file %s could not be stored: %s", abspath, e)
-            stored.append([name, os.path.relpath(store_path, self.basedir)])
+            stored.append([name, os.path.relpath(store_path, self._base_abs)])
         return stored
 
     def _new_entry(self, ex_info: dict, command: str, host_info: dict, meta_info: dict,
@@ -202,11 +208,12 @@ class FileStorageObserver(RunObserver):
             if self.run_entry is None:
                 return
             filename = os.fspath(filename)
-            inside = _is_inside(filename, self.basedir)
-            if inside and not self.copy_artifacts:
+            if _is_inside(filename, self._base_abs) and not self.copy_artifacts:
                 store_path = filename
             else:
-                store_path = store_by_content(filename, os.fspath(self.resource_dir))
+                stored = store_by_content(filename, self._resources_abs)
+                # Sacred's spelling: the resource folder as given, then the stored name.
+                store_path = os.path.join(os.fspath(self.resource_dir), os.path.basename(stored))
             pair = [filename, store_path]
             if pair not in self.run_entry["resources"]:
                 self.run_entry["resources"].append(pair)

@@ -415,6 +415,27 @@ def test_custom_source_and_resource_dirs(tmp_path):
     assert len(list(sources.iterdir())) == 1 and len(list(resources.iterdir())) == 1
 
 
+def test_run_that_changes_directory_still_writes_into_the_store(tmp_path, monkeypatch):
+    """A relative basedir is fixed when the observer is made; os.chdir in the run is harmless."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    art = tmp_path / "a.txt"
+    art.write_text("a")
+    obs = FileStorageObserver("runs")
+    start(obs, tmp_path)
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    obs.artifact_event(name="a.txt", filename=str(art))
+    obs.resource_event(filename=str(art))
+    obs.log_metrics(metrics_by_name={"m": {"steps": [0], "values": [1], "timestamps": [T0]}},
+                    info={})
+    obs.completed_event(stop_time=T0, result=1)
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+    run = load(tmp_path / "runs" / "1" / "run.json")
+    assert run["status"] == "COMPLETED" and (tmp_path / "runs" / "1" / "a.txt").exists()
+    assert run["resources"][0][1].startswith(os.path.join("runs", "_resources", "a_"))
+    assert (tmp_path / run["resources"][0][1]).read_text() == "a"
+
+
 def test_observer_is_reusable_across_runs(tmp_path):
     """One observer instance records consecutive runs in separate folders with fresh state."""
     store = tmp_path / "runs"
