@@ -46,11 +46,17 @@ marks = {}
 @ex.main
 def main(_run):
     log = _run.log_scalar
-    t0 = time.perf_counter()
-    for i in range(n):
-        log("loss", 0.5, i)
-    marks["last_call"] = time.perf_counter()
-    marks["per_call_us"] = (marks["last_call"] - t0) / n * 1e6
+    best, step = None, 0
+    for part in range(3):  # best of three equal loops: the machine is shared and noisy
+        t0 = time.perf_counter()
+        for i in range(step, step + n // 3 + (part < n % 3)):
+            log("loss", 0.5, i)
+        step = i + 1
+        t1 = time.perf_counter()
+        per = (t1 - t0) / (n // 3) * 1e6
+        best = per if best is None else min(best, per)
+    marks["last_call"] = t1
+    marks["per_call_us"] = best
 
 error = None
 try:
@@ -85,7 +91,9 @@ def run_workload(fw: str, url: str, db: str, n: int, attach: bool, workdir: Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--points", type=lambda v: [int(x) for x in v.split(",")],
+                        default=[1_000_000, 200_000],
+                        help="comma-separated run sizes (default 1000000,200000)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     from tests.observers.conftest import free_port, start_server, stop_server
@@ -96,34 +104,44 @@ def main() -> None:
     results: dict[tuple, list] = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for r in range(args.repeats):
-                for fw in ("sacred", "expt"):
-                    for attach in (True, False):
-                        out = run_workload(fw, url, f"bench_{fw}_{r}_{int(attach)}", args.points,
-                                           attach, Path(tmp))
-                        results.setdefault((fw, attach), []).append(out)
+            for n in args.points:
+                for r in range(args.repeats):
+                    for fw in ("sacred", "expt"):
+                        for attach in (True, False):
+                            out = run_workload(fw, url, f"bench_{fw}_{n}_{r}_{int(attach)}", n,
+                                               attach, Path(tmp))
+                            results.setdefault((n, fw, attach), []).append(out)
     finally:
         stop_server(pid)
+    for n in args.points:
+        report(n, args.repeats, {k[1:]: v for k, v in results.items() if k[0] == n})
+
+
+def report(points: int, repeats: int, results: dict) -> None:
+    """Print the figures of one run size."""
 
     def med(fw, attach, key):
         xs = [o[key] for o in results[(fw, attach)] if o.get(key) is not None]
         return statistics.median(xs) if xs else None
 
-    print(f"MongoObserver bench: {args.points:,} points, {args.repeats} repeats, SecantusDB "
+    print(f"MongoObserver bench: {points:,} points, {repeats} repeats, SecantusDB "
           f"server, python {sys.version.split()[0]}")
     for fw in ("sacred", "expt"):
         errors = {o.get("error") for o in results[(fw, True)] if o.get("error")}
         stored = [o.get("stored") for o in results[(fw, True)]]
         persist = med(fw, True, "persist_s")
-        print(f"  {fw:6s} persist {args.points:,} points: "
+        lost = any(x != points for x in stored)
+        print(f"  {fw:6s} persist {points:,} points: "
               f"{'n/a' if persist is None else f'{persist:.2f} s'}; points stored {stored}"
+              + (" (INCOMPLETE: points missing in the database)" if lost else "")
               + (f"; errors: {sorted(errors)}" if errors else ""))
         with_obs, without = med(fw, True, "per_call_us"), med(fw, False, "per_call_us")
         print(f"  {fw:6s} log_scalar per call: with MongoObserver "
               f"{with_obs if with_obs is None else round(with_obs, 3)} us, without observer "
               f"{without if without is None else round(without, 3)} us")
     e, s = med("expt", True, "persist_s"), med("sacred", True, "persist_s")
-    if e and s:
+    complete = all(o.get("stored") == points for o in results[("sacred", True)])
+    if e and s and complete:
         print(f"  persist ratio expt/sacred: {e / s:.2f}")
     ec, sc = med("expt", True, "per_call_us"), med("sacred", True, "per_call_us")
     if ec and sc:
