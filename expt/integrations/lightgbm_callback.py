@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
 import weakref
 from typing import Any, Callable
 
@@ -65,7 +66,10 @@ class _FinishHook:
         if entry is not None and entry[0] == name:
             del _pending[self]
             object.__setattr__(self, "__class__", type(self).__mro__[2])
-            entry[1]._training_ended(self)
+            # the caller is lightgbm.engine.train: unless keep_training_booster, it is about
+            # to reload the booster from its text (trees up to best_iteration)
+            keep = sys._getframe(1).f_locals.get("keep_training_booster", True)
+            entry[1]._training_ended(self, reloaded=not keep)
 
 
 class _HookedBooster(_FinishHook, lgb.Booster):
@@ -188,12 +192,17 @@ class ExptCallback:
     def _record(self) -> dict:
         return dict(self._run.info["lightgbm"][self.key])
 
-    def _training_ended(self, model: Any) -> None:
+    def _training_ended(self, model: Any, reloaded: bool = False) -> None:
         try:
             if self._cv:
                 self._finish_cv(model)
-            else:
-                self.finish(model)
+                return
+            if reloaded:  # record the booster exactly as train() will return it
+                final = lgb.Booster(model_str=model.model_to_string())
+                final.best_iteration = model.best_iteration
+                final.best_score = self._best_score(model)
+                model = final
+            self.finish(model)
         except Exception:  # recording must never lose the model the user just trained
             log.exception("Recording the end of LightGBM training failed.")
 
