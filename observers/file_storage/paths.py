@@ -66,21 +66,30 @@ def _max_numeric_id(basedir: str) -> int:
     return max(ids, default=0)
 
 
-def claim_numeric_dir(basedir: str) -> tuple[int, str]:
+_RESCAN_AFTER = 32  # collisions in a row before the folder is scanned again
+
+
+def claim_numeric_dir(basedir: str, hint: int | None = None) -> tuple[int, str]:
     """Create ``basedir/<n>`` for the next free number n and return (n, path).
 
-    The folder is scanned once; a number another process took in the meantime shows up as
-    FileExistsError and the next number is tried, so no two runs ever share a folder.
+    The folder is scanned once for its largest number (or `hint`, a number known to be at
+    least that large, is used instead); a number another process took in the meantime shows up
+    as FileExistsError and the next one is tried, so no two runs ever share a folder.
     """
     os.makedirs(basedir, exist_ok=True)
-    number = _max_numeric_id(basedir) + 1
+    number = hint if hint is not None else _max_numeric_id(basedir) + 1
+    collisions = 0
     while True:
         path = os.path.join(basedir, str(number))
         try:
             os.mkdir(path)
             return number, path
         except FileExistsError:
-            number += 1
+            collisions += 1
+            if collisions % _RESCAN_AFTER == 0:  # far behind other processes: jump ahead
+                number = max(number, _max_numeric_id(basedir)) + 1
+            else:
+                number += 1
 
 
 def claim_named_dir(basedir: str, run_id: object) -> str:

@@ -89,6 +89,18 @@ def test_numbering_continues_after_existing_folders(tmp_path):
     assert start(FileStorageObserver(store), tmp_path) == 13
 
 
+def test_reused_observer_continues_after_other_writers(tmp_path):
+    """A reused observer starts from its last id and steps over folders others created."""
+    store = tmp_path / "runs"
+    first, other = FileStorageObserver(store), FileStorageObserver(store)
+    assert start(first, tmp_path) == 1
+    assert start(other, tmp_path) == 2
+    assert start(first, tmp_path) == 3  # 2 was taken meanwhile
+    for n in range(4, 201):  # far ahead: the observer rescans instead of trying each number
+        (store / str(n)).mkdir()
+    assert start(first, tmp_path) == 201
+
+
 def test_ex_info_is_not_modified(tmp_path):
     """The caller's ex_info keeps its [path, md5] sources for the observers that follow."""
     ex_info = make_ex_info(tmp_path)
@@ -152,6 +164,30 @@ def test_heartbeat_appends_output_delta_and_writes_info(tmp_path):
     assert run["heartbeat"] == (T0 + timedelta(seconds=10)).isoformat()
     assert run["result"] == 0.5
     assert load(store / "1" / "info.json") == {"epoch": 2}
+
+
+def test_frequent_heartbeats_do_not_each_rewrite_run_json(tmp_path, monkeypatch):
+    """A beat within RUN_JSON_MIN_INTERVAL of the last write skips run.json unless the result
+    changed; the final event writes the latest beat time."""
+    import observers.file_storage as fs
+
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    beats = [T0 + timedelta(seconds=s) for s in range(4)]
+    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[0], result=None)
+    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[1], result=None)
+    assert load(store / "1" / "run.json")["heartbeat"] == beats[0].isoformat()
+    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[2], result=0.5)
+    assert load(store / "1" / "run.json")["heartbeat"] == beats[2].isoformat()
+    monkeypatch.setattr(fs, "RUN_JSON_MIN_INTERVAL", 0.0)
+    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[3], result=0.5)
+    assert load(store / "1" / "run.json")["heartbeat"] == beats[3].isoformat()
+    monkeypatch.undo()
+    obs.heartbeat_event(info={}, captured_out="", beat_time=T0 + timedelta(seconds=9),
+                        result=0.5)
+    obs.completed_event(stop_time=T0 + timedelta(seconds=9), result=0.5)
+    assert load(store / "1" / "run.json")["heartbeat"] == (T0 + timedelta(seconds=9)).isoformat()
 
 
 def test_heartbeat_without_delta_uses_captured_out(tmp_path):
