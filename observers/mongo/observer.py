@@ -226,12 +226,15 @@ class MongoObserver(RunObserver):
             self._keep(left, run_id)
         elif self.journal is not None:
             self.journal.discard()
-        self._writer = None
-        if self._own_client:
-            self.client.close()
+        self._writer = None  # the client stays open: one observer may record several runs
         if left and self.strict:
             raise ObserverError(f"{len(left)} writes did not reach MongoDB at {self.url}; "
                                 f"kept in {self.journal.dir}.")
+
+    def close(self) -> None:
+        """Close the MongoDB client this observer created (after its last run)."""
+        if self._own_client:
+            self.client.close()
 
     def _keep(self, left: list[list], run_id: Any) -> None:
         left = [self._stage_sources(op) for op in left]

@@ -224,3 +224,19 @@ def test_url_and_client_together_is_an_error():
 
     with pytest.raises(ObserverError, match="either"):
         MongoObserver("localhost:1", client=pymongo.MongoClient(connect=False))
+
+
+def test_one_observer_records_several_runs(observer, mongo_client, mongo_db_name, tmp_path):
+    """The same observer object records consecutive runs, each under its own id."""
+    obs = observer()
+    ids = []
+    for k in range(3):
+        ids.append(start(obs, str(tmp_path)))
+        obs.log_metrics(metrics("m", 0, 2), {})
+        obs.completed_event(stop_time=now(), result=k)
+        obs.join()
+    obs.close()
+    db = mongo_client[mongo_db_name]
+    assert len(set(ids)) == 3
+    assert [db.runs.find_one({"_id": i})["result"] for i in ids] == [0, 1, 2]
+    assert all(read_metric(db, i, "m")["steps"] == [0, 1] for i in ids)
