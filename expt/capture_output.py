@@ -193,9 +193,9 @@ class TeeStream:
             # After a pause (a subprocess.run, a C call, a sleep) first record what arrived
             # through the descriptors meanwhile, so it lands before this text.
             now = _perf_counter()
-            if now - sync.last_write > sync.SYNC_GAP:
+            last, sync.last_write = sync.last_write, now
+            if now - last > sync.SYNC_GAP:
                 sync.drain()
-            sync.last_write = now
         self._push(s)  # before writing, so text is recorded even if the terminal is gone
         return self._target.write(s)
 
@@ -393,7 +393,9 @@ class _FdCapture:
 
     def __init__(self, channels: list[_Channel]):
         self.channels = channels
-        self.lock = threading.Lock()
+        # Reentrant: a signal handler that prints may interrupt drain() in the main thread.
+        self.lock = threading.RLock()
+        self._draining = False
         self.last_write = time.perf_counter()
         if os.name == "nt":
             self._threads = [threading.Thread(target=_serve_blocking, args=(c,), daemon=True,
@@ -433,11 +435,17 @@ class _FdCapture:
         have run meanwhile); bounded so a child writing non-stop cannot hold it up.
         """
         with self.lock:
-            for channel in self.channels:
-                try:
-                    channel.pull(1 << 20)
-                except OSError:
-                    pass
+            if self._draining:  # re-entered from a signal handler: the outer call drains
+                return
+            self._draining = True
+            try:
+                for channel in self.channels:
+                    try:
+                        channel.pull(1 << 20)
+                    except OSError:
+                        pass
+            finally:
+                self._draining = False
 
     def restore(self) -> None:
         """Point every descriptor back at its original destination."""

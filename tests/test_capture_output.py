@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -518,3 +519,42 @@ def test_fd_mode_child_progress_bar_recorded_as_final_state():
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stderr.splitlines()[-1]) == "before\n 20000/20000\nafter\n"
     assert proc.stdout.count("\r") == 20001
+
+
+SIGNAL_PRINTS = """
+import json, os, signal, subprocess, sys, time
+from expt.capture_output import capture_output
+ticks = []
+def on_alarm(signum, frame):
+    n = len(ticks)
+    ticks.append(n)
+    print(f"alarm {n}")
+signal.signal(signal.SIGALRM, on_alarm)
+with capture_output("fd") as cap:
+    signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+    for i in range(40):
+        subprocess.run(["echo", f"child {i}"], check=True)
+        os.write(1, (f"raw {i}\\n" * 200).encode())
+        print(f"main {i}")
+        time.sleep(0.002)
+    signal.setitimer(signal.ITIMER_REAL, 0, 0)
+print(json.dumps({"value": cap.getvalue(), "alarms": len(ticks)}), file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(not POSIX, reason="SIGALRM")
+def test_fd_mode_prints_from_signal_handlers_do_not_deadlock():
+    """A signal handler printing every 0.5 ms, between child output and prints: nothing lost."""
+    proc = run_script(SIGNAL_PRINTS)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stderr.splitlines()[-1])
+    # A handler can interrupt another one (or print() between its text and newline), so
+    # alarm texts may share a line, exactly as on a terminal; each is recorded once.
+    alarms = re.findall(r"alarm (\d+)", report["value"])
+    assert report["alarms"] > 10
+    assert sorted(map(int, alarms)) == list(range(report["alarms"]))
+    lines = re.sub(r"alarm \d+", "", report["value"]).split("\n")
+    assert [l for l in lines if l.startswith("main")] == [f"main {i}" for i in range(40)]
+    assert [l for l in lines if l.startswith("child")] == [f"child {i}" for i in range(40)]
+    assert Counter(l for l in lines if l.startswith("raw")) == Counter(
+        {f"raw {i}": 200 for i in range(40)})
