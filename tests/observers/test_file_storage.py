@@ -817,15 +817,18 @@ SLOW_SCRIPT = textwrap.dedent('''
         lines = 5
         pause = 0.05
         forever = False
+        per_line = 1
 
     @ex.automain
-    def main(_run, lines, pause, forever):
-        for i in range(lines):
+    def main(_run, lines, pause, forever, per_line):
+        i = 0
+        while i < lines or forever:
             print(f"line {i}", flush=True)
-            _run.log_scalar("i", i)
+            for _ in range(per_line):
+                _run.log_scalar("i", i)
+            _run.info["lines"] = i
             time.sleep(pause)
-        while forever:
-            time.sleep(0.05)
+            i += 1
 ''')
 
 
@@ -859,7 +862,7 @@ def test_sigterm_records_interrupted(tmp_path):
     import signal
     import time
 
-    proc = _slow(tmp_path, "-F", "runs", "-b", "0.02", "with", "lines=1", "forever=True")
+    proc = _slow(tmp_path, "-F", "runs", "-b", "0.02", "with", "forever=True")
     cout = tmp_path / "runs" / "1" / "cout.txt"
     deadline = time.monotonic() + 60
     while not (cout.exists() and "line 0" in cout.read_text()):  # a heartbeat has happened
@@ -910,3 +913,28 @@ def test_real_expt_run_has_sacreds_files_and_keys(sacred_run, tmp_path):
     assert (store / stored).read_text() == script
     assert [os.path.basename(p) for p in run["resources"][0]] == \
         [os.path.basename(p) for p in sac["resources"][0]]
+
+
+@needs_core
+@pytest.mark.parametrize("delay", [0.3, 0.7, 1.1])
+def test_sigkill_never_leaves_half_written_json(tmp_path, delay):
+    """Killing a run mid-write (SIGKILL, no clean-up) leaves every JSON file complete."""
+    import signal
+    import time
+
+    proc = _slow(tmp_path, "-F", "runs", "-b", "0.01",
+                 "with", "forever=True", "pause=0.001", "per_line=2000")
+    metrics = tmp_path / "runs" / "1" / "metrics.json"
+    deadline = time.monotonic() + 60
+    while not metrics.exists():
+        assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read()
+        time.sleep(0.01)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    run_dir = tmp_path / "runs" / "1"
+    for name in ("run.json", "config.json", "metrics.json", "info.json"):
+        load(run_dir / name)  # raises if half-written
+    series = load(metrics)["i"]
+    assert len(series["steps"]) == len(series["values"]) == len(series["timestamps"]) > 0
+    assert load(run_dir / "run.json")["status"] == "RUNNING"  # killed: no final event
