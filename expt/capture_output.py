@@ -21,8 +21,12 @@ Modes (``capture_output(mode)``):
     newline, or during a ``\\r`` progress bar) waits for that line to end, so lines are never
     spliced; its place among Python-level lines is its arrival time.  At exit every Python and
     C buffer is flushed, the descriptors are restored and the readers drained, so no line is
-    lost.  A child still running after the run keeps its output going to the terminal; after
-    ``drain_timeout`` seconds it is no longer recorded.  Programs below Python see a pipe, not a
+    lost.  A child still running after the run keeps its output going to the terminal (the
+    interpreter's exit waits up to ``LINGER_AT_EXIT`` seconds for it); after ``drain_timeout``
+    seconds it is no longer recorded.  Python-level text written after a pause of more than
+    1 ms first takes in what the pipes hold, so the output of ``subprocess.run(...)`` is
+    recorded before the next ``print``; within a tight loop, descriptor-level text is placed
+    by its arrival time.  Programs below Python see a pipe, not a
     terminal (``isatty(1)`` is false for them); Python code still sees the terminal's answer.
 
 Captures nest (a run inside a run records into both) and must end in the reverse order of
@@ -460,13 +464,32 @@ class _FdCapture:
         if any(thread.is_alive() for thread in self._threads):
             # A child process still holds a pipe.  The reader has consumed what we wrote
             # (it reads in order and has had `timeout` seconds); it keeps forwarding to the
-            # terminal but records no more.
+            # terminal but records no more, and the interpreter's exit waits a little for it.
             for channel in self.channels:
                 channel.capturing = False
+            _linger(self._threads)
 
     def release_saved(self) -> None:
         for channel in self.channels:
             channel.release_saved()
+
+
+_LINGERING: list[threading.Thread] = []
+LINGER_AT_EXIT = 2.0  # seconds the interpreter's exit waits for readers of straggling children
+
+
+def _linger(threads: list[threading.Thread]) -> None:
+    """Let readers still forwarding a child's output finish before the interpreter exits."""
+    if not _LINGERING:
+        import atexit
+        atexit.register(_join_lingering)
+    _LINGERING.extend(threads)
+
+
+def _join_lingering() -> None:
+    deadline = time.monotonic() + LINGER_AT_EXIT
+    for thread in _LINGERING:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 _LIBC: Any = None
