@@ -257,3 +257,38 @@ def test_script_piped_to_python_stdin_runs_interactively(tmp_path):
                           cwd=tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "ok 1\n"
+
+
+def test_several_config_scopes_and_updates_through_run():
+    """Scopes run in definition order seeing earlier ones; captured parameters may be set."""
+    ex = simple()
+
+    @ex.config
+    def more():
+        total = lr * steps  # noqa: F821 - sees the first scope and the updates
+
+    @ex.capture
+    def batches(batch_size):
+        return batch_size
+
+    @ex.main
+    def main(total):
+        return total, batches()
+    assert ex.run(config_updates={"steps": 10, "batch_size": 8}).result == (1.0, 8)
+
+
+def test_force_option_allows_unknown_keys_and_silences_type_warnings(caplog):
+    """options={'--force': True} accepts unknown keys and logs no type-change warning."""
+    import logging
+    ex = simple()
+    ex.main(lambda _config: dict(_config))
+    from expt import ConfigKeyError
+    with pytest.raises(ConfigKeyError, match="Did you mean 'steps'"):
+        ex.run(config_updates={"stepz": 1})
+    with caplog.at_level(logging.WARNING, logger="expt"):
+        run = ex.run(config_updates={"stepz": 1, "lr": "fast"}, options={"--force": True})
+    assert run.result["stepz"] == 1 and run.result["lr"] == "fast"
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    with caplog.at_level(logging.WARNING, logger="expt"):
+        ex.run(config_updates={"lr": "fast"})
+    assert "Changed type of config entry 'lr' from float to str." in caplog.text
