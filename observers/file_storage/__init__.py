@@ -11,10 +11,16 @@ store read ours)::
                                       fail_trace
       <id>/config.json  info.json  metrics.json  cout.txt  <artifacts>
 
-What differs from Sacred, on purpose: every JSON file is replaced atomically (a crash leaves
-the old file or the new one, never half of one); cout.txt is only ever appended to; metrics.json
-is rebuilt from already-encoded points (see :mod:`.metrics`); run ids, artifact names and
-source paths cannot leave their folders; the caller's ``ex_info`` is not modified.
+What differs from Sacred, on purpose:
+- every JSON file is replaced atomically (a crash leaves the old file or the new one, never
+  half of one); cout.txt is only ever appended to;
+- metrics.json grows by inserting the new points into a kernel copy of the old file, never
+  re-parsing or re-encoding history (see :mod:`.metrics`);
+- run ids and artifact names cannot leave their folders, and the caller's ``ex_info`` is not
+  modified (Sacred rewrites its sources in place);
+- a numbered id is returned as an int (Sacred returns the folder name, a str);
+- QUEUED runs also record ``queue_time``;
+- heartbeats closer than RUN_JSON_MIN_INTERVAL rewrite run.json only if the result changed.
 """
 from __future__ import annotations
 
@@ -85,7 +91,8 @@ class FileStorageObserver(RunObserver):
         return f"FileStorageObserver({self.basedir!r})"
 
     def _reset(self) -> None:
-        self.dir: str | None = None        # this run's folder (Sacred's attribute name)
+        self.dir: str | None = None        # this run's folder as spelled from basedir (Sacred's)
+        self._dir: str | None = None       # the same, absolute: where files are written
         self.run_id: Any = None
         self.run_entry: dict | None = None
         self.config: dict | None = None
@@ -98,17 +105,18 @@ class FileStorageObserver(RunObserver):
     # ----------------------------------------------------------------- run folder and files
     def _make_run_dir(self, _id: Any) -> Any:
         if _id is None:
-            run_id, self.dir = claim_numeric_dir(self._base_abs, self._next_id)
+            run_id, self._dir = claim_numeric_dir(self._base_abs, self._next_id)
             self._next_id = run_id + 1
         else:
-            run_id, self.dir = _id, claim_named_dir(self._base_abs, _id)
+            run_id, self._dir = _id, claim_named_dir(self._base_abs, _id)
         self.run_id = run_id
-        self._metrics = MetricsFile(os.path.join(self.dir, "metrics.json"))
+        self.dir = os.path.join(self.basedir, os.path.basename(self._dir))
+        self._metrics = MetricsFile(os.path.join(self._dir, "metrics.json"))
         return run_id
 
     def _save_json(self, value: Any, filename: str) -> str:
         text = _json_text(value)
-        write_text_atomic(os.path.join(self.dir, filename), text)
+        write_text_atomic(os.path.join(self._dir, filename), text)
         return text
 
     def _save_run(self) -> None:
@@ -163,7 +171,7 @@ class FileStorageObserver(RunObserver):
             self.run_entry, self.config, self.info = entry, config, {}
             self._save_run()
             self._save_json(config, "config.json")
-            open(os.path.join(self.dir, "cout.txt"), "wb").close()
+            open(os.path.join(self._dir, "cout.txt"), "wb").close()
             return run_id
 
     def heartbeat_event(self, info: dict, captured_out: str, beat_time: datetime, result: Any,
@@ -181,7 +189,7 @@ class FileStorageObserver(RunObserver):
             if captured_out is not None:
                 self._cout_len = len(captured_out)
             if output_delta:
-                with open(os.path.join(self.dir, "cout.txt"), "ab") as f:
+                with open(os.path.join(self._dir, "cout.txt"), "ab") as f:
                     f.write(output_delta.encode("utf-8", errors="replace"))
             entry = self.run_entry
             changed = "result" not in entry or entry["result"] is not result
@@ -194,7 +202,7 @@ class FileStorageObserver(RunObserver):
             if info:
                 text = _json_text(info)
                 if text != self._info_text:
-                    write_text_atomic(os.path.join(self.dir, "info.json"), text)
+                    write_text_atomic(os.path.join(self._dir, "info.json"), text)
                     self._info_text = text
 
     def _finish(self, **fields: Any) -> None:
@@ -241,9 +249,9 @@ class FileStorageObserver(RunObserver):
                 return
             relative = safe_relative_name(name)
             if self.copy_artifacts:
-                dest = os.path.join(self.dir, relative)
+                dest = os.path.join(self._dir, relative)
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
-                check_inside(dest, self.dir, "artifact name", name)
+                check_inside(dest, self._dir, "artifact name", name)
                 if not _same_file(filename, dest):
                     copy_atomic(os.fspath(filename), dest)
             stored_name = relative.replace(os.sep, "/")

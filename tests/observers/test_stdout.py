@@ -19,8 +19,9 @@ def started(obs, _id=3):
 
 
 @pytest.mark.parametrize("seconds, text", [
-    (0.04, "0.0 s"), (0.4, "0.4 s"), (1.25, "1.2 s"), (59.94, "59.9 s"), (59.97, "1 min 00 s"), (125, "2 min 05 s"),
-    (3600 + 120, "1 h 02 min"), (90061, "25 h 01 min"),
+    (0.04, "0.0 s"), (0.4, "0.4 s"), (1.25, "1.2 s"), (59.94, "59.9 s"),
+    (59.97, "1 min 00 s"), (125, "2 min 05 s"), (3600 + 120, "1 h 02 min"),
+    (90061, "25 h 01 min"),
 ])
 def test_format_duration(seconds, text):
     """Durations read as seconds, minutes or hours."""
@@ -36,7 +37,8 @@ def test_format_duration(seconds, text):
                       "fail_trace": ["Traceback (most recent call last):\n",
                                      '  File "x.py", line 1\n', "ValueError: bad input\n"]},
      "Run 3 failed after 0.4 s: ValueError: bad input"),
-    ("failed_event", {"fail_time": T0, "fail_trace": []}, "Run 3 failed after 0.0 s: unknown error"),
+    ("failed_event", {"fail_time": T0, "fail_trace": []},
+     "Run 3 failed after 0.0 s: unknown error"),
     ("interrupted_event", {"interrupt_time": T0 + timedelta(seconds=65), "status": "INTERRUPTED"},
      "Run 3 interrupted after 1 min 05 s (INTERRUPTED)"),
     ("artifact_event", {"name": "model.txt", "filename": "/tmp/m.txt"},
