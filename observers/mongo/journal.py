@@ -89,6 +89,19 @@ class RunJournal:
                 "pending_ops": len(ops)}
         write_text_atomic(self.dir / "meta.json", json.dumps(meta, indent=2))
 
+    def append(self, *, url: str, db_name: str, prefix: str, run_id: Any,
+               ops: list[list]) -> None:
+        """Append `ops` to the folder (creating it and its metadata on first use)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not (self.dir / "meta.json").exists():
+            meta = {"uuid": self.uuid, "url": url, "db_name": db_name, "prefix": prefix,
+                    "run_id": run_id, "created": datetime.now(timezone.utc).isoformat(),
+                    "pending_ops": None}
+            write_text_atomic(self.dir / "meta.json", json.dumps(meta, indent=2))
+        with open(self.dir / "ops.jsonl", "a", encoding="utf-8") as f:
+            f.write("".join(dump_op(op) + "\n" for op in ops))
+            f.flush()
+
     def discard(self) -> None:
         """Remove the folder (everything in it was written to the database)."""
         shutil.rmtree(self.dir, ignore_errors=True)

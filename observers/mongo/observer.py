@@ -15,6 +15,8 @@ Behaviour when the database is slow or away:
   and everything is recorded for later (``strict=True`` raises :class:`ObserverError` instead);
 - every later write goes to a background thread (:mod:`.writer`), retried until the server is
   back; the training thread never waits on the database;
+- while the server stays away longer than ``spill_after`` seconds, queued records are also
+  appended to the journal as they come, so a killed process leaves them on disk;
 - ``join`` waits up to ``join_timeout`` seconds (only ``connect_timeout`` more while the server
   is unreachable); what is still unwritten is kept in the journal folder (``journal_dir``,
   default ``$EXPT_JOURNAL_DIR`` or ``~/.expt/journal``) and ``expt sync`` uploads it later.
@@ -50,7 +52,7 @@ class MongoObserver(RunObserver):
                  connect_timeout: float = 3.0, strict: bool = False,
                  journal_dir: str | os.PathLike | None = None, join_timeout: float = 60.0,
                  metric_chunk_points: int = 100_000, output_tail_chars: int = 200_000,
-                 retry_max: float = 5.0, **client_kwargs: Any):
+                 retry_max: float = 5.0, spill_after: float = 2.0, **client_kwargs: Any):
         try:
             import pymongo
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -71,6 +73,7 @@ class MongoObserver(RunObserver):
         self.metric_chunk_points = metric_chunk_points
         self.output_tail_chars = output_tail_chars
         self.retry_max = retry_max
+        self.spill_after = spill_after
         self._own_client = client is None
         if client is None:
             opts = uri_options(self._uri)
@@ -129,6 +132,7 @@ class MongoObserver(RunObserver):
         self._output = OutputLog(self.names, rid, self.output_tail_chars)
         self._last = {}
         self._resources: list = []
+        self._staged: dict[str, str] = {}  # source/resource path -> its copy in the journal
         self._artifacts: list = []
         key = (self._uri or id(self.client), self.db_name, self.collection_prefix)
         if key not in _indexed:
@@ -140,7 +144,8 @@ class MongoObserver(RunObserver):
             first_ops.append(["dedup", path, md5, {"filename": path},
                               [self.names.runs, {"_id": rid}, f"experiment.sources.{i}.1"]])
         self._writer = Writer(self.db, self.names, run_uuid=run_uuid, run_id=self.run_id,
-                              retry_max=self.retry_max, on_state=self._on_state)
+                              retry_max=self.retry_max, on_state=self._on_state,
+                              spill=self._spill, spill_after=self.spill_after)
         self._writer.submit(first_ops)
         return self.run_id
 
@@ -244,11 +249,20 @@ class MongoObserver(RunObserver):
         print(f"expt: {len(left)} writes of {what} did not reach MongoDB at {self.url}; they "
               f"are kept in {self.journal.dir}. Upload them with: expt sync", file=sys.stderr)
 
+    def _spill(self, pending: list[list], run_id: Any) -> None:
+        # writer thread, server away for a while: put the records on disk as they come
+        self.journal.append(url=self.url, db_name=self.db_name, prefix=self.collection_prefix,
+                            run_id=run_id, ops=[self._stage_sources(op) for op in pending])
+
     def _stage_sources(self, op: list) -> list:
         # source and resource files may change before the sync: keep today's bytes
         if op[0] == "dedup" and os.path.isfile(op[1]):
             op = list(op)
-            op[1] = self.journal.stage(op[1], f"file-{uuid.uuid4().hex}")
+            staged = self._staged.get(op[1])
+            if staged is None:
+                staged = self._staged[op[1]] = self.journal.stage(
+                    op[1], f"file-{uuid.uuid4().hex}")
+            op[1] = staged
         return op
 
     # -- helpers --

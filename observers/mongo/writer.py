@@ -5,6 +5,11 @@ heartbeat) thread never waits on the database. The writer applies the ops in ord
 server is away it keeps the op at the head of the queue and retries with a growing pause (up to
 ``retry_max`` seconds), so nothing is lost while the server restarts. At the end, :meth:`close`
 waits a bounded time for the queue to drain and returns whatever is left for the journal.
+
+While the server stays unreachable for more than ``spill_after`` seconds, the writer also
+appends the queued ops to the journal (``spill``) as they arrive, so even a process killed
+while offline leaves its records on disk (ops are idempotent: journaling an op that is applied
+later does no harm).
 """
 from __future__ import annotations
 
@@ -37,13 +42,18 @@ class Writer:
 
     def __init__(self, db, names: ops_mod.Names, *, run_uuid: str, run_id: Any,
                  retry_max: float = 5.0, on_state: Callable[[str, BaseException | None], None]
-                 = lambda state, exc: None):
+                 = lambda state, exc: None,
+                 spill: Callable[[list[list], Any], None] | None = None,
+                 spill_after: float = 2.0):
         self.db, self.names, self.run_uuid = db, names, run_uuid
         self.run_id = run_id                  # None until a queued "run" op allocates it
         self.bind_ids = run_id is None        # ops hold ops.RUN_ID placeholders
         self.retry_max = retry_max
         self.on_state = on_state              # ("offline"|"online"|"dropped", error)
         self.offline = False
+        self.spill, self.spill_after = spill, spill_after
+        self._offline_since = 0.0
+        self._journaled = 0                   # ops (by sequence number) already spilled
         self.applied = 0
         self.dropped: list[tuple[list, BaseException]] = []
         self._queue: deque[list] = deque()
@@ -84,7 +94,10 @@ class Writer:
                         self._busy = False
                     if not self.offline:
                         self.offline = True
+                        self._offline_since = time.monotonic()
                         self.on_state("offline", exc)
+                    if self.spill and time.monotonic() - self._offline_since >= self.spill_after:
+                        self._spill()
                     with self._cv:
                         if not self._abort:
                             self._cv.wait(pause)
@@ -102,6 +115,17 @@ class Writer:
             if self.offline:
                 self.offline = False
                 self.on_state("online", None)
+
+    def _spill(self) -> None:
+        with self._cv:
+            skip = max(self._journaled - self.applied, 0)
+            items = list(self._queue)[skip:]
+            self._journaled = self.applied + len(self._queue)
+        if items:
+            try:
+                self.spill(items, self.run_id)
+            except OSError as exc:  # a full disk must not stop the retries
+                log.error("MongoObserver: could not write the journal: %s", exc)
 
     def _apply(self, op: list) -> None:
         from pymongo.errors import InvalidDocument

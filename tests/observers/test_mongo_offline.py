@@ -167,3 +167,38 @@ def test_sync_rejects_malformed_url(tmp_path):
     """expt sync -m with a malformed URL exits 2 naming the accepted forms."""
     res = sync("--journal", str(tmp_path), "-m", "localhost:xx")
     assert res.returncode == 2 and "Accepted forms" in res.stderr
+
+
+KILLED = """
+import os, signal, sys, time
+from observers.mongo import MongoObserver
+from tests.observers.mongo_helpers import metrics, now, start
+url, journal, base = sys.argv[1:4]
+obs = MongoObserver(url, connect_timeout=0.3, journal_dir=journal, spill_after=0.5, retry_max=0.5)
+start(obs, base)
+for b in range(10):
+    obs.log_metrics(metrics("loss", b * 100, 100), {})
+    obs.heartbeat_event(info={"b": b}, beat_time=now(), result=None, output_delta=f"beat {b}\\n")
+    time.sleep(0.3)
+time.sleep(2)  # long enough for the last beats to reach the journal
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_killed_while_offline_leaves_its_records_in_the_journal(mongo_server, mongo_client,
+                                                                 mongo_db_name, tmp_path):
+    """A process killed (SIGKILL) while the server is away has journaled what it logged;
+    expt sync uploads it as a RUNNING run with every point and all output."""
+    journal = tmp_path / "journal"
+    res = subprocess.run([sys.executable, "-c", KILLED, f"mongodb://127.0.0.1:{free_port()}/x",
+                          str(journal), str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(ROOT)}, timeout=60)
+    assert res.returncode == -9, res.stderr
+    res = sync("--journal", str(journal), "-m", f"{mongo_server.url}/{mongo_db_name}")
+    assert res.returncode == 0, res.stderr
+    db = mongo_client[mongo_db_name]
+    run = db.runs.find_one()
+    assert run["status"] == "RUNNING" and run["info"]["b"] == 9
+    assert read_metric(db, run["_id"], "loss")["steps"] == list(range(1000))
+    assert read_output(db, run["_id"]) == "".join(f"beat {b}\n" for b in range(10))
+    assert run["experiment"]["sources"][0][1] is not None
