@@ -36,23 +36,43 @@ class ScopeResult:
 
 
 class _Namespace(dict):
-    """Locals of a running scope: assignments to fixed keys keep the fixed value."""
+    """Globals and locals of a running scope: assignments to fixed keys keep the fixed value.
 
-    def __init__(self, fixed: Mapping, preset: Mapping):
-        super().__init__(dotted.deep_copy(dict(preset)))
+    The scope runs with this one dict as its globals *and* locals, so comprehensions, lambdas
+    and nested functions see the scope's entries (with separate dicts they would not, as in
+    Sacred). `owned` tracks which names are the scope's, in order, apart from the module's.
+    """
+
+    def __init__(self, fixed: Mapping, preset: Mapping, module_globals: Mapping | None = None):
+        super().__init__(module_globals or {})
+        self.owned: dict[str, None] = {}
+        for key, value in dotted.deep_copy(dict(preset)).items():
+            dict.__setitem__(self, key, value)
+            self.owned[key] = None
         self.fixed = fixed
         self.overridden: dict[str, Any] = {}
         for key, value in fixed.items():
-            current = dict.get(self, key, _MISSING)
+            current = dict.get(self, key, _MISSING) if key in self.owned else _MISSING
             if isinstance(value, dict) and isinstance(current, dict):
                 dict.__setitem__(self, key, dotted.deep_update(current, value))
             else:
                 dict.__setitem__(self, key, dotted.deep_copy(value))
+            self.owned[key] = None
+
+    def entries(self) -> dict:
+        """The scope's own names and values, in definition order."""
+        return {k: dict.__getitem__(self, k) for k in self.owned if k in self}
+
+    def __delitem__(self, key: str) -> None:
+        dict.__delitem__(self, key)
+        self.owned.pop(key, None)
 
     def __setitem__(self, key: str, value: Any) -> None:
         fixed = self.fixed.get(key, _MISSING)
         if fixed is _MISSING:
             dict.__setitem__(self, key, value)
+            if key not in self.owned:
+                self.owned[key] = None
             return
         if isinstance(fixed, dict) and fixed and isinstance(value, dict):
             for sub, _ in dotted.leaves(fixed):
@@ -63,7 +83,8 @@ class _Namespace(dict):
         else:
             self.overridden[key] = value
             value = dotted.deep_copy(fixed)
-        dict.pop(self, key, None)  # keep the entry where the scope defines it, not first
+        self.owned.pop(key, None)  # keep the entry where the scope defines it, not first
+        self.owned[key] = None
         dict.__setitem__(self, key, value)
 
 
@@ -88,7 +109,7 @@ class ConfigDict:
         ns = _Namespace(fixed or {}, preset or {})
         for key, value in self.values.items():
             ns[key] = dotted.deep_copy(value)
-        return ScopeResult(dict(ns), ns.overridden)
+        return ScopeResult(ns.entries(), ns.overridden)
 
 
 class ConfigScope:
@@ -103,9 +124,9 @@ class ConfigScope:
 
     def __call__(self, fixed: Mapping | None = None, preset: Mapping | None = None) -> ScopeResult:
         """Run the body; `fixed` values win, `preset` values are visible and may be replaced."""
-        ns = _Namespace(fixed or {}, preset or {})
-        exec(self._code, _globals_of(self.func), ns)
-        config = {k: v for k, v in ns.items() if is_config_entry(k, v)}
+        ns = _Namespace(fixed or {}, preset or {}, _globals_of(self.func))
+        exec(self._code, ns)
+        config = {k: v for k, v in ns.entries().items() if is_config_entry(k, v)}
         return ScopeResult(config, ns.overridden)
 
 
