@@ -7,6 +7,8 @@ import traceback
 import pytest
 
 from expt import ConfigDict, ConfigScope
+
+MODULE_CONSTANT = 42  # a module-level name: visible to scopes, never a config entry
 from expt.errors import ConfigError
 
 
@@ -222,3 +224,40 @@ def test_config_dict_behaves_like_a_scope():
     assert result.config == {"earlier": True, "a": 1, "opt": {"lr": 0.5, "mom": 0.9}}
     assert result.overridden == {"opt.lr": 0.1}
     assert cd.docs == {} and cd.doc == ""
+
+
+def test_comprehensions_lambdas_and_nested_functions_see_scope_entries():
+    """Comprehensions, lambdas and nested functions can use earlier entries (Sacred cannot)."""
+    def cfg():
+        width = 2
+        layers = [width * i for i in range(3)]
+        by_name = {name: width for name in "ab"}
+        doubled = (lambda: width * 2)()
+        def helper():
+            return width + 1
+        plus_one = helper()
+        from_module = MODULE_CONSTANT + width
+    config = ConfigScope(cfg)(fixed={"width": 10}).config
+    assert config == {"width": 10, "layers": [0, 10, 20], "by_name": {"a": 10, "b": 10},
+                      "doubled": 20, "plus_one": 11, "from_module": 52}
+
+
+def test_module_globals_do_not_leak_and_are_not_changed():
+    """Module-level names are readable but never entries; the module's globals stay as they were."""
+    def cfg():
+        a = MODULE_CONSTANT
+        MODULE_CONSTANT = 0  # noqa: F841 - assigning makes it the scope's own entry
+    def reads_only():
+        b = MODULE_CONSTANT + 1
+    assert ConfigScope(reads_only)().config == {"b": 43}
+    assert ConfigScope(cfg)().config == {"a": 42, "MODULE_CONSTANT": 0}
+    assert globals()["MODULE_CONSTANT"] == 42
+
+
+def test_deleted_names_are_not_entries():
+    """`del` removes a name from the config."""
+    def cfg():
+        tmp = 5
+        kept = tmp * 2
+        del tmp
+    assert ConfigScope(cfg)().config == {"kept": 10}
