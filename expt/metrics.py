@@ -30,7 +30,7 @@ class MetricsBuffer:
             series = by_name.get(name)
             if series is None:
                 series = by_name[name] = {"steps": [], "values": [], "timestamps": []}
-            series["steps"].append(step)
+            series["steps"].append(_number(step))  # steps from np.arange are numpy ints
             series["values"].append(_number(value))
             series["timestamps"].append(
                 datetime.fromtimestamp(stamp, timezone.utc).replace(tzinfo=None))
