@@ -66,3 +66,13 @@ def test_concurrent_logging_and_draining_loses_nothing():
     done.set()
     thread.join()
     assert received == list(range(n))
+
+
+def test_numpy_steps_become_python_ints_and_keep_counting():
+    """A numpy integer step is stored as an int, and the next automatic step follows it."""
+    buf = MetricsBuffer()
+    for step in np.arange(2):
+        buf.log_scalar("x", 1.0, step)
+    buf.log_scalar("x", 1.0)
+    steps = buf.drain()["x"]["steps"]
+    assert steps == [0, 1, 2] and [type(s) for s in steps] == [int, int, int]
