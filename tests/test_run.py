@@ -8,7 +8,7 @@ import pytest
 
 from expt import Experiment, Run
 from expt.errors import ExptError
-from expt.events import COMPLETED, FAILED, INTERRUPTED, QUEUED
+from expt.events import COMPLETED, FAILED, INTERRUPTED, QUEUED, RUNNING
 from expt.run import format_user_traceback
 from expt.testing import RecordingObserver
 
@@ -56,6 +56,14 @@ def test_completed_run_and_event_order():
     assert started["meta_info"]["command"] == "main"
     assert started["ex_info"]["name"] == "run_test"
     assert "hostname" in started["host_info"]
+
+
+def test_status_is_running_inside_main():
+    """While the main function runs, the run's status is RUNNING and it has a start time."""
+    def main(_run):
+        return _run.status, _run.start_time is not None, _run.stop_time
+    ex, _ = experiment(main)
+    assert ex.run().result == (RUNNING, True, None)
 
 
 def test_completed_run_with_metrics_event_order():
@@ -142,7 +150,7 @@ def test_queued_run():
     assert run._id == "rid-1"
 
 
-def test_heartbeat_delivers_metrics_and_output_incrementally(capfd):
+def test_heartbeat_delivers_metrics_and_output_incrementally():
     """With a short beat interval, points and output arrive while main is still running."""
     seen = {}
 
