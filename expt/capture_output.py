@@ -12,7 +12,8 @@ Modes (``capture_output(mode)``):
     ``os.write(1, ...)``) and writes to stream objects kept elsewhere (``sys.__stdout__``).
 ``"fd"`` (POSIX default)
     Everything of ``"sys"``, and file descriptors 1 and 2 are moved onto pipes: a reader thread
-    per descriptor copies what arrives to the original destination and records it, so C-level
+    (one per pipe on Windows) copies what arrives to the original destination and records it,
+    so C-level
     output, child processes (``subprocess.run(["echo", "x"])``), forked ``multiprocessing``
     workers and streams held elsewhere are recorded too.  Python-level text goes through the
     tee straight to the original destination (not through the pipe), so its order is exact.
@@ -26,8 +27,8 @@ Modes (``capture_output(mode)``):
     seconds it is no longer recorded.  Python-level text written after a pause of more than
     1 ms first takes in what the pipes hold, so the output of ``subprocess.run(...)`` is
     recorded before the next ``print``; within a tight loop, descriptor-level text is placed
-    by its arrival time.  Programs below Python see a pipe, not a
-    terminal (``isatty(1)`` is false for them); Python code still sees the terminal's answer.
+    by its arrival time.  Programs below Python see a pipe, not a terminal (``isatty(1)`` is
+    false for them); Python code still sees the terminal's answer.
 
 Captures nest (a run inside a run records into both) and must end in the reverse order of
 their start; everything is restored on exit, also on exceptions and ``KeyboardInterrupt``
