@@ -1,0 +1,147 @@
+"""Overhead of the LightGBM integration on a 1,000-round training of 10,000 rows.
+
+Run as:  .venv/bin/python bench/bench_lightgbm.py [--repeats 5] [--rounds 1000] [--rows 10000]
+                                                  [--threads 1] [--json]
+
+Everything happens inside one expt run with a file observer (in a temporary folder), so the
+callback logs to a real run. Three trainings of the same data and parameters (train and
+validation sets, metrics l2 and l1: four points per iteration) are timed, interleaved and in
+a rotating order, ``--repeats`` times each:
+
+- ``bare``:    ``lgb.train`` without the callback;
+- ``metrics``: with ``expt_callback(log_models=False, log_importance=False)``: the
+               per-iteration cost (curves, params, early-stopping fields);
+- ``full``:    with ``expt_callback()``: also the importance JSON + PNG and the model artifacts.
+
+The overhead is median(variant) / median(bare) - 1 on the process's CPU time (wall time is
+printed too; on a shared machine it swings by tens of percent between identical trainings).
+Target: under 2%. The per-iteration cost is also measured directly, which noise hardly
+touches: the real evaluation results of the bare training are replayed through a fresh
+callback and the time per call is compared with the bare training's time per iteration.
+Exit status 1 when the ``metrics`` overhead (CPU medians) is 2% or more.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import lightgbm as lgb  # noqa: E402
+import numpy as np  # noqa: E402
+
+from expt import Experiment  # noqa: E402
+from expt.integrations.lightgbm import ExptCallback, expt_callback  # noqa: E402
+from observers import FileStorageObserver  # noqa: E402
+
+TARGET = 0.02
+
+
+def make_data(rows: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(rows, 20))
+    y = X[:, 0] * 2 - X[:, 1] + np.sin(X[:, 2]) + 0.3 * rng.normal(size=rows)
+    split = int(rows * 0.8)
+    train = lgb.Dataset(X[:split], y[:split], free_raw_data=False)
+    valid = lgb.Dataset(X[split:], y[split:], reference=train, free_raw_data=False)
+    return train, valid
+
+
+def train(variant: str, train_set, valid_set, rounds: int, threads: int, tag: str,
+          recorder: list | None = None) -> tuple[float, float]:
+    params = {"objective": "regression", "metric": ["l2", "l1"], "num_leaves": 31,
+              "learning_rate": 0.05, "verbose": -1, "num_threads": threads, "seed": 1,
+              "deterministic": True, "force_row_wise": True}
+    callbacks = []
+    if variant == "metrics":
+        callbacks.append(expt_callback(prefix=tag, log_models=False, log_importance=False))
+    elif variant == "full":
+        callbacks.append(expt_callback(prefix=tag))
+    if recorder is not None:
+        callbacks.append(lambda env: recorder.append(env))
+    start, cpu = time.perf_counter(), time.process_time()
+    lgb.train(params, train_set, num_boost_round=rounds, valid_sets=[train_set, valid_set],
+              valid_names=["train", "valid"], callbacks=callbacks)
+    return time.process_time() - cpu, time.perf_counter() - start
+
+
+def replay_cost(run, envs: list) -> float:
+    """Seconds per call of the callback on the bare training's real evaluation results."""
+    best = float("inf")
+    for attempt in range(5):
+        callback = ExptCallback(run, prefix=f"replay{attempt}", deferred=True,
+                                log_models=False, log_importance=False)
+        start = time.perf_counter()
+        for env in envs:
+            callback(env)
+        best = min(best, (time.perf_counter() - start) / len(envs))
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--json", action="store_true", help="print every sample as JSON")
+    args = parser.parse_args()
+
+    train_set, valid_set = make_data(args.rows)
+    samples: dict[str, list[float]] = {"bare": [], "metrics": [], "full": []}  # CPU seconds
+    walls: dict[str, list[float]] = {"bare": [], "metrics": [], "full": []}
+    replay: dict[str, float] = {}
+    ex = Experiment("bench_lightgbm", save_git_info=False)
+
+    @ex.main
+    def bench(_run):
+        train("full", train_set, valid_set, 20, args.threads, "warmup")  # imports matplotlib
+        envs: list = []
+        variants = list(samples)
+        for repeat in range(args.repeats):
+            order = variants[repeat % 3:] + variants[:repeat % 3]
+            for variant in order:
+                recorder = envs if variant == "bare" and not envs else None
+                cpu, wall = train(variant, train_set, valid_set, args.rounds, args.threads,
+                                  f"{variant}{repeat}", recorder)
+                samples[variant].append(cpu)
+                walls[variant].append(wall)
+        replay["per_call"] = replay_cost(_run, envs)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ex.observers.append(FileStorageObserver(tmp))
+        ex.run()
+
+    bare = statistics.median(samples["bare"])
+    per_iteration = bare / args.rounds
+    overhead = {v: statistics.median(s) / bare - 1 for v, s in samples.items() if v != "bare"}
+    direct = replay["per_call"] / per_iteration
+    if args.json:
+        print(json.dumps({"args": vars(args), "cpu": samples, "wall": walls, "replay": replay,
+                          "overhead": overhead, "direct_overhead": direct}, indent=1))
+    print(f"LightGBM {lgb.__version__}: {args.rounds} rounds, {args.rows} rows x 20 features, "
+          f"{args.threads} thread(s), {args.repeats} repeats, load average "
+          f"{os.getloadavg()[0]:.2f}")
+    wall_bare = statistics.median(walls["bare"])
+    for variant, values in samples.items():
+        extra = "" if variant == "bare" else (
+            f"   overhead {overhead[variant]:+.2%} (wall "
+            f"{statistics.median(walls[variant]) / wall_bare - 1:+.2%})")
+        print(f"  {variant:8s} CPU median {statistics.median(values):7.3f} s  "
+              f"(min {min(values):.3f}, max {max(values):.3f}), wall median "
+              f"{statistics.median(walls[variant]):.3f} s{extra}")
+    print(f"  callback per iteration: {replay['per_call'] * 1e6:.1f} us = {direct:.3%} of the "
+          f"{per_iteration * 1e3:.2f} ms a bare iteration takes")
+    met = overhead["metrics"] < TARGET
+    print(f"  target: overhead of the callback under {TARGET:.0%} (CPU medians): "
+          f"{'met' if met else 'MISSED'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
