@@ -1,7 +1,7 @@
 """Tests for expt.redact: credentials never survive into stored text."""
 import pytest
 
-from expt.redact import is_secret_option, redact_argv, redact_url
+from expt.redact import is_secret_option, redact_argv, redact_tree, redact_url
 
 URL_CASES = [
     # (input, expected)
@@ -89,3 +89,15 @@ def test_redact_argv_returns_copy():
 def test_is_secret_option(name, secret):
     """Option names are classified by the secret words they contain."""
     assert is_secret_option(name) is secret
+
+
+@pytest.mark.parametrize("value, expected", [
+    ({"db": "mongodb://u:p@h/x", "n": 3, "nested": {"urls": ["https://t@a.io", "plain"]}},
+     {"db": "mongodb://***@h/x", "n": 3, "nested": {"urls": ["https://***@a.io", "plain"]}}),
+    (("https://u:p@h", None, 1.5), ["https://***@h", None, 1.5]),
+    ("no url", "no url"),
+    (42, 42),
+])
+def test_redact_tree(value, expected):
+    """Every string inside nested dicts, lists and tuples loses its URL credentials."""
+    assert redact_tree(value) == expected
