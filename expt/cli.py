@@ -188,13 +188,13 @@ def _check_option_spellings(argv: Sequence[str], options: Sequence[tuple]) -> No
 
 
 def _enforce_clean(ex) -> None:
-    from .gitinfo import get_git_info
+    from .gitinfo import is_dirty
 
-    info = get_git_info(ex.base_dir)
-    if info is None:
+    dirty = is_dirty(ex.base_dir)
+    if dirty is None:
         raise UserInputError("--enforce_clean needs a git repository, and "
                              f"'{ex.base_dir}' is not inside one.")
-    if info.get("dirty"):
+    if dirty:
         raise UserInputError("--enforce_clean: the repository has uncommitted changes; "
                              "commit or stash them first.")
 

@@ -13,7 +13,7 @@ from .commands import print_config, print_dependencies, print_named_configs_of, 
 from .config import resolve
 from .errors import CommandNotFoundError, ExptError, InteractiveModeError
 from .experiment_info import collect_experiment_info
-from .hostinfo import get_host_info
+from .hostinfo import check_gatherer_name, get_host_info
 from .ingredient import Ingredient
 from .output_filter import apply_backspaces_and_linefeeds
 from .randomness import seed_globals
@@ -50,6 +50,8 @@ class Experiment(Ingredient):
         self.interactive = interactive
         self.save_git_info = save_git_info
         self.additional_host_info = dict(additional_host_info or {})
+        for gatherer_name in self.additional_host_info:
+            check_gatherer_name(gatherer_name)
         self.additional_cli_options = list(additional_cli_options)
         self.capture_mode = capture_mode
         self.beat_interval = beat_interval

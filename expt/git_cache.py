@@ -1,0 +1,63 @@
+"""Git state reused across runs in one process while the working tree is unchanged.
+
+``git status`` and ``git diff`` cost several milliseconds per run; a process that starts many
+runs (a sweep, a notebook) would pay them every time. Like git's own index check, this compares
+the ``stat`` of every tracked file and of their folders (a new untracked file changes its
+folder's mtime) plus ``.git/HEAD`` and ``.git/index``: when none changed, the git state cannot
+have changed either. Repositories with more tracked files than MAX_TRACKED_FILES are not cached.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from typing import Any
+
+from .gitinfo import find_repo_root, get_git_info
+
+MAX_TRACKED_FILES = 5000
+
+# repository root -> (index stamp, tracked paths and their folders, tree stamp, git info)
+_cache: dict[str, tuple[tuple, list[str], tuple, dict | None]] = {}
+
+
+def cached_git_info(path: str) -> dict | None:
+    """:func:`expt.gitinfo.get_git_info` for `path`, reused while nothing git sees changed."""
+    root = find_repo_root(path)
+    if root is None:
+        return None
+    git_dir = os.path.join(root, ".git")
+    index_stamp = _stamps([os.path.join(git_dir, "HEAD"), os.path.join(git_dir, "index")])
+    cached = _cache.get(root)
+    if cached is not None and cached[0] == index_stamp and _stamps(cached[1]) == cached[2]:
+        return cached[3]
+    watched = _tracked_paths(root) if cached is None or cached[0] != index_stamp else cached[1]
+    tree_stamp = _stamps(watched) if watched is not None else None  # before git looks
+    info = get_git_info(path)
+    if watched is not None:
+        _cache[root] = (index_stamp, watched, tree_stamp, info)
+    return info
+
+
+def _tracked_paths(root: str) -> list[str] | None:
+    """Tracked files and their folders, or None when too many to check cheaply."""
+    try:
+        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True,
+                             timeout=10, env=dict(os.environ, GIT_OPTIONAL_LOCKS="0")).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    files = [os.path.join(root, f) for f in out.decode("utf-8", "replace").split("\0") if f]
+    if len(files) > MAX_TRACKED_FILES:
+        return None
+    folders = {os.path.dirname(f) for f in files} | {root}
+    return files + sorted(folders)
+
+
+def _stamps(paths: list[str]) -> tuple[Any, ...]:
+    stamps = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            stamps.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)

@@ -1,0 +1,69 @@
+"""Git state is reused across runs only while nothing git would see has changed."""
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from expt import git_cache
+from expt.git_cache import cached_git_info
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    git(tmp_path, "init", "-q", "-b", "main")
+    git(tmp_path, "config", "user.email", "t@example.com")
+    git(tmp_path, "config", "user.name", "T")
+    (tmp_path / "train.py").write_text("x = 1\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "params.yaml").write_text("a: 1\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "first")
+    git_cache._cache.clear()
+    return tmp_path
+
+
+def test_unchanged_tree_reuses_the_answer(repo):
+    """A second call with nothing changed returns the cached record without running git."""
+    first = cached_git_info(str(repo))
+    assert first["dirty"] is False
+    assert cached_git_info(str(repo)) is first
+
+
+def test_edit_to_a_tracked_non_source_file_is_seen(repo):
+    """Changing a tracked data file (not a Python source) makes the next record dirty."""
+    cached_git_info(str(repo))
+    time.sleep(0.01)
+    (repo / "data" / "params.yaml").write_text("a: 2\n")
+    info = cached_git_info(str(repo))
+    assert info["dirty"] is True
+    assert "+a: 2" in info["diff"]
+
+
+def test_new_untracked_file_is_seen(repo):
+    """A new untracked file shows up in the next record."""
+    cached_git_info(str(repo))
+    time.sleep(0.01)
+    (repo / "data" / "new.csv").write_text("1,2\n")
+    assert "data/new.csv" in cached_git_info(str(repo))["untracked"]
+
+
+def test_commit_is_seen(repo):
+    """A new commit changes the recorded commit."""
+    before = cached_git_info(str(repo))["commit"]
+    (repo / "train.py").write_text("x = 2\n")
+    git(repo, "commit", "-q", "-am", "second")
+    after = cached_git_info(str(repo))
+    assert after["commit"] != before
+    assert after["dirty"] is False
+
+
+def test_outside_a_repository_is_none(tmp_path):
+    """No repository, no record."""
+    assert cached_git_info(str(tmp_path)) is None
