@@ -32,6 +32,8 @@ def format_duration(seconds: float) -> str:
 
 
 def _short(value: Any) -> str:
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy: 0.53, not np.float64(0.53)
+        value = value.tolist()
     text = repr(value)
     return text if len(text) <= _MAX_RESULT else text[:_MAX_RESULT - 3] + "..."
 

@@ -65,6 +65,16 @@ def test_long_result_is_shortened():
     assert len(last) < 130
 
 
+def test_numpy_result_reads_as_a_number():
+    """A numpy scalar result prints as its number."""
+    np = pytest.importorskip("numpy")
+    out = io.StringIO()
+    obs = StdoutObserver(out)
+    started(obs)
+    obs.completed_event(stop_time=T0, result=np.float64(0.53))
+    assert out.getvalue().splitlines()[-1] == "Run 3 completed in 0.0 s, result: 0.53"
+
+
 def test_queued_and_missing_id():
     """Queued runs print 'queued'; a run without an id is just 'Run'."""
     out = io.StringIO()
