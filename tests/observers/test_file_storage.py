@@ -431,10 +431,15 @@ def test_copy_flags_off_record_paths_without_copying(tmp_path):
     obs = FileStorageObserver(store, copy_sources=False, copy_artifacts=False)
     start(obs, tmp_path)
     obs.artifact_event(name="model.txt", filename=str(src))
+    inside = store / "data.csv"  # a resource already in the store is referred to, as in Sacred
+    inside.write_text("1,2\n")
+    obs.resource_event(filename=str(inside))
     run = load(store / "1" / "run.json")
     assert run["experiment"]["sources"] == [["train.py", os.path.join("..", "train.py")]]
     assert run["artifacts"] == ["model.txt"]
+    assert run["resources"] == [[str(inside), str(inside)]]
     assert not (store / "1" / "model.txt").exists() and not (store / "_sources").exists()
+    assert not (store / "_resources").exists()
 
 
 def test_custom_source_and_resource_dirs(tmp_path):
