@@ -58,6 +58,8 @@ from .output_filter import FilterSpec, apply_backspaces_and_linefeeds, make_filt
 
 CAPTURE_MODES = ("no", "sys", "fd")
 DEFAULT_MODE = "sys" if os.name == "nt" else "fd"
+# fd mode: a Python-level write after this many seconds without one first drains the pipes.
+_SYNC_GAP = 0.001
 
 
 class CaptureModeError(UserInputError, ValueError):
@@ -107,6 +109,8 @@ class CapturedOutput:
         self._unread: list[str] = []   # the part of it read_new() has not returned yet
         self._mid_line = False         # Python-level text has an unfinished line
         self._held: list[str] = []     # descriptor lines waiting for that line to end
+        self.fd_pushed = 0             # descriptor-level chunks pushed (counted before each)
+        self._fd_seen = 0
 
     def read_new(self) -> str:
         """The completed, filtered lines since the previous call (all that is left once closed)."""
@@ -135,9 +139,19 @@ class CapturedOutput:
         count = len(chunks)
         if not count:
             return
+        items = [chunks.popleft() for _ in range(count)]
+        fd_pushed = self.fd_pushed  # read after popping: counted before each is pushed
+        if fd_pushed == self._fd_seen and not self._held:
+            # Fast path, Python-level text only.
+            for chunk in reversed(items):
+                if chunk:
+                    self._mid_line = chunk[-1] != "\n"
+                    break
+            self._emit(self._filter.feed("".join(items)))
+            return
+        self._fd_seen = fd_pushed
         parts, held, mid = [], self._held, self._mid_line
-        for _ in range(count):
-            chunk = chunks.popleft()
+        for chunk in items:
             if type(chunk) is _FdText:
                 (held if mid else parts).append(chunk)
             elif chunk:
@@ -198,9 +212,10 @@ class TeeStream:
             # After a pause (a subprocess.run, a C call, a sleep) first record what arrived
             # through the descriptors meanwhile, so it lands before this text.
             now = _perf_counter()
-            last, sync.last_write = sync.last_write, now
-            if now - last > sync.SYNC_GAP:
+            if now - sync.last_write > _SYNC_GAP:
+                sync.last_write = now  # first, so a print from a signal handler won't drain
                 sync.drain()
+            sync.last_write = now
         self._push(s)  # before writing, so text is recorded even if the terminal is gone
         return self._target.write(s)
 
@@ -393,8 +408,6 @@ class _FdCapture:
     The reader and :meth:`drain` take data out of the pipes under one lock, so what
     :meth:`drain` leaves behind was recorded in the order it was written.
     """
-
-    SYNC_GAP = 0.001  # seconds without Python-level output after which a write drains first
 
     def __init__(self, channels: list[_Channel]):
         self.channels = channels
@@ -648,7 +661,9 @@ class _Capture:
 
     def _push_from_fd(self, text: str) -> None:
         """Record descriptor-level text (a no-op once the capture is closed)."""
-        self._captured.push(text)
+        captured = self._captured
+        captured.fd_pushed += 1  # before the push, so _pump() never misses it
+        captured.push(text)
 
     def _start_fd(self, prev_out: Any, prev_err: Any) -> list[Any]:
         global _FORK_HOOK_SET
