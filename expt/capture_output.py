@@ -155,11 +155,13 @@ class CapturedOutput:
             if type(chunk) is _FdText:
                 (held if mid else parts).append(chunk)
             elif chunk:
-                parts.append(chunk)
                 mid = chunk[-1] != "\n"
-                if held and not mid:
-                    parts.extend(held)
+                cut = chunk.rfind("\n") + 1 if held else 0
+                if cut:  # the held lines go right after the line end
+                    parts += [chunk[:cut], *held, chunk[cut:]]
                     held.clear()
+                else:
+                    parts.append(chunk)
         self._mid_line = mid
         self._emit(self._filter.feed("".join(parts)))
 

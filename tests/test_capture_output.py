@@ -561,3 +561,50 @@ def test_fd_mode_prints_from_signal_handlers_do_not_deadlock():
     assert [l for l in lines if l.startswith("child")] == [f"child {i}" for i in range(40)]
     assert Counter(l for l in lines if l.startswith("raw")) == Counter(
         {f"raw {i}": 200 for i in range(40)})
+
+
+try:
+    from hypothesis import given, settings, strategies as st
+except ImportError:  # the property test needs the dev extra (hypothesis)
+    st = None
+
+
+def _interleavings():
+    """Hypothesis strategy: a list of (kind, text) events, kind in py / fd / read."""
+    py = st.tuples(st.just("py"), st.text(alphabet="ab\n", max_size=6))
+    fd = st.tuples(st.just("fd"), st.text(alphabet="xy", min_size=1, max_size=4))
+    read = st.tuples(st.just("read"), st.just(""))
+    return st.lists(st.one_of(py, fd, read), max_size=40)
+
+
+if st is not None:
+    @settings(max_examples=300, deadline=None)
+    @given(events=_interleavings())
+    def test_descriptor_lines_never_split_python_lines(events):
+        """Any interleaving: Python text intact and in order, descriptor lines whole and in order."""
+        from expt.capture_output import CapturedOutput, _FdText
+        cap = CapturedOutput("fd", out_filter=None)
+        read, fd_lines = [], []
+        for kind, text in events:
+            if kind == "py":
+                cap.push(text)
+            elif kind == "fd":
+                fd_lines.append(f"<{text}>")
+                cap.fd_pushed += 1
+                cap.push(_FdText(f"<{text}>\n"))
+            else:
+                read.append(cap.read_new())
+        cap._close()
+        read.append(cap.read_new())
+        value = cap.getvalue()
+        assert "".join(read) == value
+        whole = [line for line in value.split("\n") if line.startswith("<") and line.endswith(">")]
+        assert whole == fd_lines
+        python_text = "".join(text for kind, text in events if kind == "py")
+        without_fd = "".join(part for part in value.splitlines(keepends=True)
+                             if not (part.startswith("<") and part.rstrip("\n").endswith(">")))
+        assert without_fd == python_text
+else:
+    @pytest.mark.skip(reason="hypothesis is not installed")
+    def test_descriptor_lines_never_split_python_lines():
+        """Any interleaving: Python text intact and in order, descriptor lines whole and in order."""
