@@ -23,7 +23,7 @@ import lightgbm.sklearn as _sklearn  # noqa: E402
 _TRAIN_SKIP = {"params", "train_set", "valid_sets", "callbacks"}
 _FIT_SKIP = {"self", "X", "y", "sample_weight", "init_score", "group", "eval_set",
              "eval_sample_weight", "eval_class_weight", "eval_init_score", "eval_group",
-             "callbacks"}
+             "eval_X", "eval_y", "callbacks"}
 _originals: dict[tuple[object, str], Any] = {}
 _options: dict[str, Any] = {}
 _in_fit: contextvars.ContextVar[bool] = contextvars.ContextVar("expt_lgb_in_fit", default=False)

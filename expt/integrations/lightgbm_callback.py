@@ -48,6 +48,9 @@ def plain(value: Any) -> Any:
     """`value` for ``run.info``: JSON-safe, callables as their names, datasets as their type."""
     if isinstance(value, (lgb.Dataset, lgb.Booster)):
         return f"<{type(value).__name__}>"
+    shape = getattr(value, "shape", None)
+    if isinstance(shape, tuple) and len(shape) >= 1:  # data (numpy, pandas, scipy): not in info
+        return f"<{type(value).__name__} shape={shape}>"
     if callable(value) and not isinstance(value, type):
         return getattr(value, "__qualname__", None) or type(value).__name__
     if isinstance(value, dict):

@@ -304,6 +304,7 @@ def test_sklearn_regressor_records_like_lightgbm(mode, data, tmp_path):
         assert entry["estimator"] == "LGBMRegressor"
         assert entry["estimator_params"]["n_estimators"] == 300
         assert entry["train_args"]["eval_names"] == ["train", "valid"]
+        assert len((rec.folder / "info.json").read_text()) < 10_000  # no data in info
         loaded = load_estimator(rec.folder)
         assert type(loaded) is lgb.LGBMRegressor and loaded.get_params() == model.get_params()
         np.testing.assert_array_equal(loaded.predict(XX), model.predict(XX))
@@ -331,6 +332,25 @@ def test_sklearn_classifier_estimator_round_trip(labels, data, tmp_path):
     np.testing.assert_array_equal(loaded.classes_, model.classes_)
     np.testing.assert_array_equal(loaded.predict(XX), model.predict(XX))
     np.testing.assert_array_equal(loaded.predict_proba(XX), model.predict_proba(XX))
+
+
+def test_sklearn_fit_arguments_keep_data_out_of_info(data, tmp_path):
+    """Whatever the spelling of the evaluation data (eval_X/eval_y or eval_set), info gets
+    the fit's options and no arrays."""
+    import inspect
+
+    X, y, Xv, yv = data
+    modern = "eval_X" in inspect.signature(lgb.LGBMRegressor.fit).parameters
+
+    def body(run, values):
+        autolog()
+        model = lgb.LGBMRegressor(n_estimators=5, verbose=-1)
+        eval_data = {"eval_X": (Xv,), "eval_y": (yv,)} if modern else {"eval_set": [(Xv, yv)]}
+        values["model"] = model.fit(X, y, eval_metric="l1", init_score=np.zeros(len(y)),
+                                    **eval_data)
+    rec = record(body, tmp_path)
+    assert rec.info["lightgbm"]["sklearn"]["train_args"] == {"eval_metric": "l1"}
+    assert rec.metrics["valid_0.l1"]["steps"] == list(range(5))
 
 
 def test_sklearn_unstorable_estimator_falls_back_to_booster(data, tmp_path, caplog):
