@@ -5,7 +5,8 @@ Docstring conventions (see examples/config_scope.py):
   paths starting with ``examples/`` point into this repository);
 - lines starting with ``->`` right below it are what that command must print (stdout or stderr),
   and ``-> exit N`` the exit code it must end with (default 0);
-- a line ``Requires: pkg, pkg`` skips the example when one of those modules is not installed.
+- the example is skipped when a module it imports at the top level, or one named on a line
+  ``Requires: pkg, pkg`` (for imports made later), is not installed.
 New examples are picked up automatically.
 """
 import ast
@@ -51,9 +52,10 @@ class Example:
 
 def parse_example(path: Path) -> Example:
     """The command lines, expectations and requirements in the module docstring of `path`."""
-    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    doc = ast.get_docstring(tree) or ""
     commands: list[Command] = []
-    requires: list[str] = []
+    requires: list[str] = top_level_imports(tree)
     for raw in doc.splitlines():
         line = raw.strip()
         if line.startswith("python "):
@@ -67,6 +69,17 @@ def parse_example(path: Path) -> Example:
         elif line.lower().startswith("requires:"):
             requires += [p.strip() for p in line.split(":", 1)[1].split(",") if p.strip()]
     return Example(path, commands, requires)
+
+
+def top_level_imports(tree: ast.Module) -> list[str]:
+    """Root names of the modules a file imports at its top level (absolute imports only)."""
+    roots: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            roots += [alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            roots.append(node.module.split(".")[0])
+    return list(dict.fromkeys(roots))
 
 
 def argv_for(line: str) -> list[str]:
@@ -147,9 +160,12 @@ def test_parse_example_conventions(tmp_path):
     path.write_text('"""Demo.\n\nRequires: numpy, lightgbm\n\nCommand lines it supports:\n'
                     '    python examples/demo.py with a=1\n        -> a is 1\n'
                     '    python examples/demo.py with b=1\n        -> exit 2\n'
-                    '        -> Did you mean\n"""\n')
+                    '        -> Did you mean\n"""\n'
+                    'import os.path\nfrom not_installed_pkg.sub import thing\n'
+                    'def f():\n    import later\n')
     example = parse_example(path)
-    assert example.requires == ["numpy", "lightgbm"]
+    assert example.requires == ["os", "not_installed_pkg", "numpy", "lightgbm"]
+    assert missing_requirements(example) == ["not_installed_pkg"]
     assert [(c.line, c.expected, c.exit_code) for c in example.commands] == [
         ("python examples/demo.py with a=1", ["a is 1"], 0),
         ("python examples/demo.py with b=1", ["Did you mean"], 2)]
