@@ -1,7 +1,9 @@
 """Tests for expt.experiment: the Experiment API, run(), commands and the current run."""
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +11,8 @@ from expt import Experiment, Run
 from expt.errors import CommandNotFoundError, ExptError, InteractiveModeError
 from expt.events import COMPLETED
 from expt.testing import RecordingObserver
+
+ROOT = str(Path(__file__).resolve().parents[1])
 
 
 def simple(**kwargs):
@@ -187,9 +191,9 @@ def test_beat_interval_argument():
     ex = simple(beat_interval=0.01)
     obs = RecordingObserver()
     ex.observers.append(obs)
-    ex.main(lambda: time.sleep(0.2))
+    ex.main(lambda: time.sleep(0.3))
     ex.run()
-    assert obs.names().count("heartbeat_event") >= 3
+    assert obs.names().count("heartbeat_event") >= 3  # periodic ones plus the final one
 
 
 def test_captured_out_filter_applies():
@@ -206,7 +210,7 @@ def test_captured_out_filter_applies():
 
 def run_python(code: str, cwd) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, cwd=cwd, timeout=60)
+                          text=True, cwd=cwd, timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
 
 
 def test_interactive_mode_required_without_a_main_file(tmp_path):
@@ -254,7 +258,7 @@ def test_script_piped_to_python_stdin_runs_interactively(tmp_path):
               "ex.main(lambda a: print('ok', a))\n"
               "ex.run()\n")
     done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
+                          cwd=tmp_path, timeout=60, env=dict(os.environ, PYTHONPATH=ROOT))
     assert done.returncode == 0, done.stderr
     assert done.stdout == "ok 1\n"
 

@@ -1,13 +1,16 @@
 """Tests for the layering rules of DESIGN.md section 2: light `import expt`, no import cycles."""
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-EXPT_DIR = Path(__file__).resolve().parents[1] / "expt"
+ROOT = Path(__file__).resolve().parents[1]
+EXPT_DIR = ROOT / "expt"
+ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 # DESIGN.md: never observers, pymongo, numpy, lightgbm; other heavy packages lazily.
 FORBIDDEN_ON_IMPORT = ("observers", "pymongo", "numpy", "lightgbm", "pandas", "matplotlib",
                        "sklearn")
@@ -19,7 +22,7 @@ def test_import_expt_loads_no_heavy_or_observer_modules():
             f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
             f"{FORBIDDEN_ON_IMPORT!r})))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
+                          timeout=60, check=True, env=ENV)
     assert json.loads(done.stdout) == []
 
 
@@ -28,7 +31,7 @@ def test_expt_observers_alias_is_lazy():
     code = ("import sys; import expt.observers as o; before = 'observers' in sys.modules; "
             "o.FileStorageObserver; print(before, 'observers' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
+                          timeout=60, check=True, env=ENV)
     assert done.stdout.split() == ["False", "True"]
 
 

@@ -2,12 +2,15 @@
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from expt import Experiment
 from expt.randomness import SEED_RANGE, derive_seed, make_rnd, seed_globals
+
+ROOT = str(Path(__file__).resolve().parents[1])
 
 
 def test_derive_seed_is_deterministic_and_in_range():
@@ -22,7 +25,8 @@ def test_derive_seed_is_the_same_in_another_process():
     """Derived seeds do not depend on hash randomisation (stable across processes)."""
     code = "from expt.randomness import derive_seed; print(derive_seed(7, 'main', 1))"
     outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           env={"PYTHONHASHSEED": str(h), "PATH": ""}, check=True).stdout
+                           env={"PYTHONHASHSEED": str(h), "PATH": "", "PYTHONPATH": ROOT},
+                           check=True).stdout
             for h in (1, 2)}
     assert outs == {f"{derive_seed(7, 'main', 1)}\n"}
 
