@@ -365,7 +365,8 @@ class _Channel:
         if cut and self.capturing:
             self._push(_FdText(text[:cut]))
         self._rest = text[cut:]
-        if self._compress and len(self._rest) > 65536:
+        if self._compress and len(self._rest) > 65536 and (
+                "\r" in self._rest or "\b" in self._rest):
             # A child's progress bar redrawing without a newline: keep one copy
             # (exact, as the filter composes: f(f(a) + b) == f(a + b)).
             self._rest = apply_backspaces_and_linefeeds(self._rest)
