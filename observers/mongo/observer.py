@@ -51,7 +51,8 @@ class MongoObserver(RunObserver):
                  collection_prefix: str = "", client=None, priority: int = DEFAULT_PRIORITY,
                  connect_timeout: float = 3.0, strict: bool = False,
                  journal_dir: str | os.PathLike | None = None, join_timeout: float = 60.0,
-                 metric_chunk_points: int = 100_000, output_tail_chars: int = 200_000,
+                 metric_first_points: int = 20_000, metric_chunk_points: int = 100_000,
+                 output_tail_chars: int = 200_000,
                  retry_max: float = 5.0, spill_after: float = 2.0, **client_kwargs: Any):
         try:
             import pymongo
@@ -70,6 +71,7 @@ class MongoObserver(RunObserver):
         self.strict = strict
         self.journal_root = journal_dir if journal_dir is not None else default_root()
         self.join_timeout = join_timeout
+        self.metric_first_points = metric_first_points
         self.metric_chunk_points = metric_chunk_points
         self.output_tail_chars = output_tail_chars
         self.retry_max = retry_max
@@ -128,7 +130,8 @@ class MongoObserver(RunObserver):
             first_ops.append(["run", doc])
         rid = self.run_id if self.run_id is not None else ops_mod.RUN_ID
         self._rid = rid
-        self._metrics = MetricSeries(self.names, rid, self.metric_chunk_points)
+        self._metrics = MetricSeries(self.names, rid, self.metric_first_points,
+                                     self.metric_chunk_points)
         self._output = OutputLog(self.names, rid, self.output_tail_chars)
         self._last = {}
         self._resources: list = []

@@ -3,10 +3,11 @@
 Neither ever rewrites what is already stored, and no document grows past a bound, so a run can
 log for days without meeting MongoDB's 16 MB document limit:
 
-- a metric's first ``max_points`` points live in Sacred's document in ``metrics``
+- a metric's first ``first_points`` points live in Sacred's document in ``metrics``
   (``{_id, run_id, name, steps, values, timestamps}``: Omniboard and incense read it); later
   points continue in ``metrics_chunks`` documents ``{metric_id, run_id, name, chunk, ...}``,
-  ``chunk`` = 1, 2, ... (:func:`observers.mongo.read.read_metric` joins them in order);
+  ``chunk`` = 1, 2, ..., one per batch of new points, inserted and never updated
+  (:func:`observers.mongo.read.read_metric` joins them in order);
 - the output stays whole in the run's ``captured_out`` while it is at most ``tail_chars``
   characters; beyond that ``captured_out`` keeps the last ``tail_chars`` characters and the
   whole log grows in a GridFS file (standard chunks, readable by any GridFS client) named in
@@ -21,12 +22,18 @@ from .ops import CHUNK_SIZE, Names
 
 
 class MetricSeries:
-    """Write state of every metric of one run."""
+    """Write state of every metric of one run.
 
-    def __init__(self, names: Names, run_id: Any, max_points: int):
-        self.names, self.run_id, self.max_points = names, run_id, max_points
+    The first document grows by guarded ``$push`` up to ``first_points`` points; after that
+    every batch of new points is inserted as its own ``metrics_chunks`` document (at most
+    ``chunk_points`` points each), so no write ever rewrites a large document.
+    """
+
+    def __init__(self, names: Names, run_id: Any, first_points: int, chunk_points: int):
+        self.names, self.run_id = names, run_id
+        self.first_points, self.chunk_points = first_points, chunk_points
         self.refs: list[dict] = []  # info.metrics: [{"name", "id"}], Sacred's references
-        self._state: dict[str, list] = {}  # name -> [first_id, current_id, chunk, count]
+        self._state: dict[str, list] = {}  # name -> [first_id, points in first doc, chunks]
 
     def add(self, name: str, steps: list, values: list, timestamps: list) -> list[list]:
         """Ops that store these new points of metric `name`."""
@@ -37,32 +44,29 @@ class MetricSeries:
         state = self._state.get(name)
         if state is None:
             first = ObjectId()
-            take = min(n, self.max_points)
+            take = min(n, self.first_points)
             ops.append(["insert", self.names.metrics, {
                 "_id": first, "run_id": self.run_id, "name": name, "steps": list(steps[:take]),
                 "values": list(values[:take]), "timestamps": list(timestamps[:take])}])
-            self._state[name] = state = [first, first, 0, take]
+            self._state[name] = state = [first, take, 0]
             self.refs.append({"name": name, "id": str(first)})
             pos = take
         while pos < n:
-            first, current, chunk, count = state
-            room = self.max_points - count
-            if room <= 0:
-                take = min(n - pos, self.max_points)
-                current, chunk = ObjectId(), chunk + 1
-                ops.append(["insert", self.names.metric_chunks, {
-                    "_id": current, "metric_id": first, "run_id": self.run_id, "name": name,
-                    "chunk": chunk, "steps": list(steps[pos:pos + take]),
-                    "values": list(values[pos:pos + take]),
-                    "timestamps": list(timestamps[pos:pos + take])}])
-                state[:] = [first, current, chunk, take]
-            else:
-                take = min(n - pos, room)
-                coll = self.names.metrics if chunk == 0 else self.names.metric_chunks
-                ops.append(["push", coll, current, count, {
+            first, in_first, chunks = state
+            if in_first < self.first_points:
+                take = min(n - pos, self.first_points - in_first)
+                ops.append(["push", self.names.metrics, first, in_first, {
                     "steps": list(steps[pos:pos + take]), "values": list(values[pos:pos + take]),
                     "timestamps": list(timestamps[pos:pos + take])}])
-                state[3] = count + take
+                state[1] = in_first + take
+            else:
+                take = min(n - pos, self.chunk_points)
+                state[2] = chunks + 1
+                ops.append(["insert", self.names.metric_chunks, {
+                    "_id": ObjectId(), "metric_id": first, "run_id": self.run_id, "name": name,
+                    "chunk": chunks + 1, "steps": list(steps[pos:pos + take]),
+                    "values": list(values[pos:pos + take]),
+                    "timestamps": list(timestamps[pos:pos + take])}])
             pos += take
         return ops
 

@@ -22,6 +22,19 @@ from typing import Any, Callable
 from . import ops as ops_mod
 
 log = logging.getLogger("observers.mongo")
+COALESCE_WINDOW = 2000  # how far ahead in the queue ops are merged
+
+
+def _fold(earlier: dict, later: dict) -> dict | None:
+    """One ``$set`` equivalent to `earlier` then `later`, or None if they cannot be merged."""
+    kept = {}
+    for k1, v1 in earlier.items():
+        if any(k2.startswith(k1 + ".") for k2 in later):
+            return None  # `later` changes part of what `earlier` sets
+        if not any(k1.startswith(k2 + ".") for k2 in later):
+            kept[k1] = v1  # (else `later` replaces the whole parent of k1)
+    kept.update(later)
+    return kept
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -84,6 +97,8 @@ class Writer:
                     self._cv.wait()
                 if self._abort or not self._queue:
                     return
+                if self._journaled <= self.applied and len(self._queue) > 1:
+                    self._coalesce()
                 op = self._queue[0]
                 self._busy = True
             try:
@@ -115,6 +130,55 @@ class Writer:
             if self.offline:
                 self.offline = False
                 self.on_state("online", None)
+
+    def _coalesce(self) -> None:
+        """Merge queued ops while the writer is behind (after an outage, or a slow server):
+        chained pushes to one metric document become one push, and a run-document ``$set``
+        is folded into the next ``$set`` of that document (applied later, never earlier).
+        Called with the lock held, only when no queued op has been journaled."""
+        q = self._queue
+        while len(q) > 1:
+            head = q[0]
+            if head[0] == "push":
+                _, coll, _id, size, arrays = head
+                merged = {k: list(v) for k, v in arrays.items()}
+                expected, gone = size + len(arrays["steps"]), []
+                for i in range(1, min(len(q), COALESCE_WINDOW)):
+                    op = q[i]
+                    if op[0] == "push" and op[2] == _id:
+                        if op[3] != expected:
+                            break
+                        for k, v in op[4].items():
+                            merged[k].extend(v)
+                        expected += len(op[4]["steps"])
+                        gone.append(i)
+                if gone:
+                    for i in reversed(gone):
+                        del q[i]
+                    q[0] = ["push", coll, _id, size, merged]
+                    self.applied += len(gone)
+                return
+            if head[0] != "set" or head[1] != self.names.runs:
+                return
+            later = self._next_set(head)
+            if later is None:
+                return
+            fields = _fold(head[3], q[later][3])
+            if fields is None:
+                return
+            q[later] = ["set", head[1], head[2], fields]
+            q.popleft()
+            self.applied += 1
+
+    def _next_set(self, head: list) -> int | None:
+        q = self._queue
+        for i in range(1, min(len(q), COALESCE_WINDOW)):
+            op = q[i]
+            if op[0] == "set" and op[1] == head[1] and op[2] == head[2]:
+                return i
+            if op[0] == "run" or (op[0] == "dedup" and op[4] and op[4][0] == head[1]):
+                return None  # another write to the run document: keep the order
+        return None
 
     def _spill(self) -> None:
         with self._cv:

@@ -151,6 +151,35 @@ def test_indexes_for_readers(observer, mongo_client, mongo_db_name, tmp_path):
     assert ["run_id", "name"] in [list(ix["key"]) for ix in db.metrics.list_indexes()]
 
 
+def wait_until_written(obs, timeout=10.0):
+    """Wait until the observer's background writer has applied everything queued."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while obs._writer.pending() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not obs._writer.pending()
+
+
+def test_writer_merges_queued_writes_when_behind(observer, mongo_client, mongo_db_name,
+                                                 tmp_path):
+    """Many beats queued at once reach the database as fewer writes with the same result."""
+    listener = _Updates()
+    obs = observer(event_listeners=[listener], metric_first_points=10_000)
+    rid = start(obs, str(tmp_path))
+    for b in range(50):
+        obs.log_metrics(metrics("loss", b * 10, 10), {})
+        obs.heartbeat_event(info={"b": b}, beat_time=now(), result=b, output_delta=f"{b}\n")
+    obs.completed_event(stop_time=now(), result="end")
+    obs.join()
+    db = mongo_client[mongo_db_name]
+    run = db.runs.find_one({"_id": rid})
+    assert run["info"]["b"] == 49 and run["result"] == "end" and run["status"] == "COMPLETED"
+    assert run["captured_out"] == "".join(f"{b}\n" for b in range(50))
+    assert read_metric(db, rid, "loss")["steps"] == list(range(500))
+    assert len(listener.updates) < 52  # unmerged: 50 heartbeat $sets, info.metrics, final $set
+
+
 class _Updates(monitoring.CommandListener):
     def __init__(self):
         self.updates = []
@@ -171,9 +200,9 @@ def test_heartbeats_set_only_what_changed(observer, tmp_path):
     listener = _Updates()
     obs = observer(event_listeners=[listener])
     start(obs, str(tmp_path))
-    obs.heartbeat_event(info={"a": 1}, beat_time=now(), result=None, output_delta="x")
-    obs.heartbeat_event(info={"a": 1}, beat_time=now(), result=None, output_delta="")
-    obs.heartbeat_event(info={"a": 2}, beat_time=now(), result=None, output_delta="y")
+    for info, delta in (({"a": 1}, "x"), ({"a": 1}, ""), ({"a": 2}, "y")):
+        obs.heartbeat_event(info=info, beat_time=now(), result=None, output_delta=delta)
+        wait_until_written(obs)  # else the writer, being behind, merges the three $sets
     obs.join()
     beats = [u["$set"] for u in listener.updates if "heartbeat" in u.get("$set", {})]
     assert [sorted(b) for b in beats] == [["captured_out", "heartbeat", "info", "result"],
@@ -184,22 +213,25 @@ def test_heartbeats_set_only_what_changed(observer, tmp_path):
 def test_long_metric_and_output_continue_outside_the_run_document(observer, mongo_client,
                                                                   mongo_db_name, tmp_path):
     """Beyond the bounds, metric points go to metrics_chunks and output to a GridFS log."""
-    obs = observer(metric_chunk_points=100, output_tail_chars=50)
+    obs = observer(metric_first_points=100, metric_chunk_points=100, output_tail_chars=50)
     rid = start(obs, str(tmp_path))
     text = "".join(f"line {i}\n" for i in range(200))
     for i in range(7):
         obs.log_metrics(metrics("loss", i * 45, 45), {})
         obs.heartbeat_event(info={}, beat_time=now(), result=None,
                             output_delta=text[i * 300:(i + 1) * 300])
+    obs.log_metrics(metrics("loss", 315, 250), {})  # one batch larger than a chunk
     obs.heartbeat_event(info={}, beat_time=now(), result=None, output_delta=text[2100:])
     obs.completed_event(stop_time=now(), result=None)
     obs.join()
     db = mongo_client[mongo_db_name]
     m = read_metric(db, rid, "loss")
-    assert m["steps"] == list(range(315)) and m["values"] == [s * 0.5 for s in range(315)]
-    assert len(m["timestamps"]) == 315
+    assert m["steps"] == list(range(565)) and m["values"] == [s * 0.5 for s in range(565)]
+    assert len(m["timestamps"]) == 565
     assert len(db.metrics.find_one({"run_id": rid})["steps"]) == 100
-    assert db.metrics_chunks.count_documents({"run_id": rid}) == 3
+    # after the first 100: 35 + 4 x 45 (one document per batch), then 250 as 100 + 100 + 50
+    sizes = [len(d["steps"]) for d in db.metrics_chunks.find({"run_id": rid}).sort("chunk", 1)]
+    assert sizes == [35, 45, 45, 45, 45, 100, 100, 50]
     run = db.runs.find_one({"_id": rid})
     assert run["captured_out"] == text[-50:]
     assert read_output(db, rid) == text

@@ -83,7 +83,8 @@ def _offline_run(tmp_path, capfd, **kwargs):
     journal = tmp_path / "journal"
     dead = f"mongodb://127.0.0.1:{free_port()}/offline"
     obs = MongoObserver(dead, connect_timeout=0.3, journal_dir=str(journal),
-                        metric_chunk_points=500, output_tail_chars=20, **kwargs)
+                        metric_first_points=500, metric_chunk_points=500,
+                        output_tail_chars=20, **kwargs)
     t = time.monotonic()
     rid = start(obs, str(tmp_path))
     started_in = time.monotonic() - t
@@ -144,7 +145,7 @@ def test_sync_after_partial_upload_stores_everything_once(mongo_server, mongo_cl
     db = mongo_client[mongo_db_name]
     assert db.runs.count_documents({}) == 1
     assert read_metric(db, 1, "loss")["steps"] == list(range(1500))
-    assert db.metrics.count_documents({}) == 1 and db.metrics_chunks.count_documents({}) == 2
+    assert db.metrics.count_documents({}) == 1 and db.metrics_chunks.count_documents({}) == 4
     assert read_output(db, 1) == text
     assert db.fs.files.count_documents({"filename": {"$regex": "^artifact://"}}) == 1
 
