@@ -69,9 +69,11 @@ class _FinishHook:
         if entry is not None and entry[0] == name:
             del _pending[self]
             object.__setattr__(self, "__class__", type(self).__mro__[2])
-            # the caller is lightgbm.engine.train: unless keep_training_booster, it is about
-            # to reload the booster from its text (trees up to best_iteration)
-            keep = sys._getframe(1).f_locals.get("keep_training_booster", True)
+            caller = sys._getframe(1)
+            if caller.f_globals.get("__name__") != "lightgbm.engine":
+                return  # set by the user after training (a CVBooster without early stopping)
+            # unless keep_training_booster, train() now reloads the booster from its text
+            keep = caller.f_locals.get("keep_training_booster", True)
             entry[1]._training_ended(self, reloaded=not keep)
 
 
@@ -141,8 +143,10 @@ class ExptCallback:
                     log_scalar(name, result[index], iteration)
             self._history.append((iteration, results))  # for best_score (see finish)
         self._last_iteration = iteration
-        if self._cv and not self._deferred and iteration == env.end_iteration - 1:
-            self._finish_cv(env.model)  # updated again if early stopping fires now
+        if iteration == env.end_iteration - 1:
+            self._started = False  # the same callback may record another training
+            if self._cv and not self._deferred:
+                self._finish_cv(env.model)  # updated again if early stopping fires now
 
     def _names_for(self, result: Any) -> list[tuple[str, int]]:
         dataset, metric = result[0], result[1]
@@ -158,6 +162,8 @@ class ExptCallback:
 
     def _start(self, env: Any) -> None:
         self._started = True
+        self._series, self._labels, self._history = {}, {}, []  # a callback used again
+        self._last_iteration = None
         self._run = run = resolve_run(self._run_arg)
         if run is None:
             warn_no_run_once()
@@ -247,6 +253,7 @@ class ExptCallback:
 
     def finish(self, booster: Any, estimator: Any = None) -> None:
         """Record early stopping, importance and model once ``train``/``fit`` has returned."""
+        self._started = False
         if self._run is None:
             return
         record = self._record()
@@ -270,6 +277,7 @@ class ExptCallback:
         self._set_record(record)
 
     def _finish_cv(self, cvbooster: Any) -> None:
+        self._started = False
         record = self._record()
         record.update(self._stop_fields())
         best = int(getattr(cvbooster, "best_iteration", -1) or -1)

@@ -218,6 +218,25 @@ def test_explicit_run_and_prefix(data, tmp_path):
         "big.model.json"]
 
 
+def test_callback_reused_for_a_second_training(data, tmp_path):
+    """One callback passed to two trainings records each from its start (the second wins)."""
+    def body(run, values):
+        X, y, Xv, yv = data
+        callback = expt_callback()
+        for rounds, early in ((40, 2), (8, None)):
+            extra = [lgb.early_stopping(early, verbose=False)] if early else []
+            values[rounds] = lgb.train(dict(PARAMS), lgb.Dataset(X, y), rounds,
+                                       valid_sets=[lgb.Dataset(Xv, yv)], valid_names=["valid"],
+                                       callbacks=[callback, *extra])
+    rec = record(body, tmp_path)
+    first = rec.values[40].best_iteration + 2  # iterations run: the best one + patience
+    assert first < 40  # early stopping ended the first training
+    assert rec.metrics["valid.l2"]["steps"] == list(range(first)) + list(range(8))
+    entry = rec.info["lightgbm"]["train"]
+    assert entry["iterations_trained"] == 8 and entry["early_stopping"] is False
+    assert load_model(rec.folder).num_trees() == 8
+
+
 def test_second_training_without_prefix_warns(data, tmp_path, caplog):
     """Two trainings recorded under the same key: a warning suggests prefix=."""
     def body(run, values):
