@@ -25,10 +25,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, storage: str = ":memory:") -> int:
+def start_server(port: int, storage: str = ":memory:", auth: bool = False) -> int:
     """Start a SecantusDB server through scripts/mongo-server; return its PID."""
     out = subprocess.run([sys.executable, str(SCRIPT), "start", "--port", str(port),
-                          "--storage-path", storage], check=True, capture_output=True, text=True)
+                          "--storage-path", storage] + (["--auth"] if auth else []),
+                         check=True, capture_output=True, text=True)
     return int(out.stdout.strip().splitlines()[-1])
 
 

@@ -96,3 +96,32 @@ def test_observer_appended_in_python(mongo_server, mongo_client, mongo_db_name, 
     run = ex.run(config_updates={"x": 41})
     doc = mongo_client[mongo_db_name].runs.find_one({"_id": run._id})
     assert doc["result"] == 42 and doc["status"] == "COMPLETED"
+
+
+def test_credentials_in_the_url_are_never_stored(tmp_path):
+    """With a password in -m (server with authentication), no stored document or journal file
+    holds the password; the URL in meta is redacted."""
+    import pymongo
+    from bson import json_util
+
+    from tests.observers.conftest import start_server, stop_server
+
+    port, data = free_port(), str(tmp_path / "data")
+    pid = start_server(port, data)
+    pymongo.MongoClient(port=port).admin.command(
+        "createUser", "alice", pwd="s3cretPW", roles=["root"])
+    stop_server(pid)
+    pid = start_server(port, data, auth=True)
+    try:
+        url = f"mongodb://alice:s3cretPW@127.0.0.1:{port}/creds?authSource=admin"
+        res = run_script(tmp_path, "-m", url, env={"EXPT_JOURNAL_DIR": str(tmp_path / "j")})
+        assert res.returncode == 0, res.stderr
+        db = pymongo.MongoClient(url).creds
+        run = db.runs.find_one()
+        assert run["status"] == "COMPLETED"
+        everything = "".join(json_util.dumps(list(db[c].find())) for c in db.list_collection_names())
+        assert "s3cretPW" not in everything and "alice" not in everything
+        assert "mongodb://***@127.0.0.1" in json_util.dumps(run["meta"])
+        assert "s3cretPW" not in res.stdout + res.stderr
+    finally:
+        stop_server(pid)
