@@ -109,6 +109,7 @@ class ExptCallback:
         self.top_features = top_features
         self._run_arg = run
         self._train_args = train_args
+        self._api_arg = api
         self._api = api
         self._deferred = deferred  # finish() is called by the caller (autolog's fit wrapper)
         self._started = False
@@ -170,7 +171,7 @@ class ExptCallback:
             return
         self._log = run.log_scalar
         self._cv = isinstance(env.model, lgb.CVBooster)
-        self._api = self._api or ("cv" if self._cv else "train")
+        self._api = self._api_arg or ("cv" if self._cv else "train")
         self.key = self.prefix or self._api
         self._first_iteration = env.begin_iteration
         self._end_iteration = env.end_iteration
