@@ -35,6 +35,60 @@ class ScopeResult:
     overridden: dict[str, Any] = field(default_factory=dict)  # dotted path -> the scope's value
 
 
+def _pin(path: str, value: Any, fixed: Any, overridden: dict[str, Any]) -> Any:
+    """The value to store at `path` when the scope assigns `value` there: fixed values win.
+
+    The scope's own values that lose are recorded in `overridden` (dotted path -> value).
+    """
+    if fixed is _MISSING or (isinstance(value, _Pinned) and value._fixed is fixed):
+        return value  # not fixed, or stored again (`opt |= {...}`): nothing of the scope's lost
+    if isinstance(fixed, dict) and fixed and isinstance(value, dict):
+        for sub, _ in dotted.leaves(fixed):
+            old = dotted.get(value, sub, _MISSING)
+            if old is not _MISSING:
+                overridden[f"{path}.{sub}"] = old
+        return _Pinned.wrap(dotted.deep_update(dotted.deep_copy(value), fixed), fixed,
+                            overridden, path)
+    overridden[path] = value
+    return _Pinned.wrap(dotted.deep_copy(fixed), fixed, overridden, path)
+
+
+class _Pinned(dict):
+    """A dict holding fixed values: ``opt["lr"] = 0.1`` in a scope keeps a fixed ``opt.lr``.
+
+    Only lives while a scope runs; :meth:`_Namespace.entries` returns plain dicts.
+    """
+
+    @classmethod
+    def wrap(cls, value: Any, fixed: Any, overridden: dict[str, Any], path: str) -> Any:
+        if not (isinstance(value, dict) and isinstance(fixed, dict) and fixed):
+            return value
+        pinned = cls(value)
+        pinned._fixed, pinned._overridden, pinned._path = fixed, overridden, path
+        for key, sub in fixed.items():
+            if key in pinned:
+                dict.__setitem__(pinned, key, cls.wrap(pinned[key], sub, overridden,
+                                                       f"{path}.{key}"))
+        return pinned
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        dict.__setitem__(self, key, _pin(f"{self._path}.{key}", value,
+                                         self._fixed.get(key, _MISSING), self._overridden))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def __ior__(self, other: Mapping) -> "_Pinned":
+        self.update(other)
+        return self
+
+
 class _Namespace(dict):
     """Globals and locals of a running scope: assignments to fixed keys keep the fixed value.
 
@@ -54,14 +108,15 @@ class _Namespace(dict):
         for key, value in fixed.items():
             current = dict.get(self, key, _MISSING) if key in self.owned else _MISSING
             if isinstance(value, dict) and isinstance(current, dict):
-                dict.__setitem__(self, key, dotted.deep_update(current, value))
+                current = dotted.deep_update(current, value)
             else:
-                dict.__setitem__(self, key, dotted.deep_copy(value))
+                current = dotted.deep_copy(value)
+            dict.__setitem__(self, key, _Pinned.wrap(current, value, self.overridden, key))
             self.owned[key] = None
 
     def entries(self) -> dict:
-        """The scope's own names and values, in definition order."""
-        return {k: dict.__getitem__(self, k) for k in self.owned if k in self}
+        """The scope's own names and values, in definition order, as plain dicts and lists."""
+        return {k: dotted.deep_copy(dict.__getitem__(self, k)) for k in self.owned if k in self}
 
     def __delitem__(self, key: str) -> None:
         dict.__delitem__(self, key)
@@ -74,15 +129,7 @@ class _Namespace(dict):
             if key not in self.owned:
                 self.owned[key] = None
             return
-        if isinstance(fixed, dict) and fixed and isinstance(value, dict):
-            for sub, _ in dotted.leaves(fixed):
-                old = dotted.get(value, sub, _MISSING)
-                if old is not _MISSING:
-                    self.overridden[f"{key}.{sub}"] = old
-            value = dotted.deep_update(dotted.deep_copy(value), fixed)
-        else:
-            self.overridden[key] = value
-            value = dotted.deep_copy(fixed)
+        value = _pin(key, value, fixed, self.overridden)
         self.owned.pop(key, None)  # keep the entry where the scope defines it, not first
         self.owned[key] = None
         dict.__setitem__(self, key, value)
