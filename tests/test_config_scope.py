@@ -261,3 +261,43 @@ def test_deleted_names_are_not_entries():
         kept = tmp * 2
         del tmp
     assert ConfigScope(cfg)().config == {"kept": 10}
+
+
+def test_fixed_values_survive_item_assignment_inside_the_scope():
+    """`opt["lr"] = 0.1` after `opt = {}` keeps a fixed opt.lr, and later lines see it."""
+    def cfg():
+        opt = {}
+        opt["lr"] = 0.1
+        doubled = opt["lr"] * 2
+        net = dict(inner={})
+        net["inner"]["depth"] = 3
+        net["inner"].update(width=5)
+        opt.setdefault("momentum", 0.9)
+        opt |= {"nesterov": True}
+    result = ConfigScope(cfg)(fixed={"opt": {"lr": 0.5, "momentum": 0.1, "nesterov": False},
+                                     "net": {"inner": {"depth": 7, "width": 9}}})
+    assert result.config == {"opt": {"lr": 0.5, "momentum": 0.1, "nesterov": False},
+                             "doubled": 1.0, "net": {"inner": {"depth": 7, "width": 9}}}
+    assert result.overridden == {"opt.lr": 0.1, "net.inner.depth": 3, "net.inner.width": 5,
+                                 "opt.nesterov": True}
+    assert type(result.config["opt"]) is dict and type(result.config["net"]["inner"]) is dict
+
+
+def test_unfixed_item_assignment_is_unaffected():
+    """Keys that are not fixed can be set and updated as usual inside a fixed dict."""
+    def cfg():
+        opt = {"lr": 0.1}
+        opt["momentum"] = 0.9
+        opt.update(decay=0.01)
+    result = ConfigScope(cfg)(fixed={"opt": {"lr": 0.5}})
+    assert result.config == {"opt": {"lr": 0.5, "momentum": 0.9, "decay": 0.01}}
+    assert result.overridden == {"opt.lr": 0.1}
+
+
+def test_fixed_values_win_over_mutation_of_an_earlier_scopes_dict():
+    """A dict from an earlier scope (preset) keeps its fixed keys when this scope mutates it."""
+    def cfg():
+        opt["lr"] = 0.2  # noqa: F821 - opt comes from an earlier scope
+    result = ConfigScope(cfg)(fixed={"opt": {"lr": 0.5}}, preset={"opt": {"lr": 0.1, "m": 1}})
+    assert result.config == {"opt": {"lr": 0.5, "m": 1}}
+    assert result.overridden == {"opt.lr": 0.2}
