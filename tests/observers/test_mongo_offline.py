@@ -203,3 +203,21 @@ def test_killed_while_offline_leaves_its_records_in_the_journal(mongo_server, mo
     assert read_metric(db, run["_id"], "loss")["steps"] == list(range(1000))
     assert read_output(db, run["_id"]) == "".join(f"beat {b}\n" for b in range(10))
     assert run["experiment"]["sources"][0][1] is not None
+
+
+def test_strict_observer_fails_join_when_writes_are_left(tmp_path):
+    """strict=True: if the server goes away mid-run, join raises ObserverError (the records are
+    still kept in the journal)."""
+    from expt.errors import ObserverError
+
+    port = free_port()
+    pid = start_server(port)
+    obs = MongoObserver(f"mongodb://127.0.0.1:{port}/strict", strict=True, connect_timeout=0.5,
+                        journal_dir=str(tmp_path / "journal"))
+    start(obs, str(tmp_path))
+    stop_server(pid)
+    drive(obs, 3, 10)
+    obs.completed_event(stop_time=now(), result=None)
+    with pytest.raises(ObserverError, match="did not reach MongoDB"):
+        obs.join()
+    assert len(list((tmp_path / "journal").glob("*/ops.jsonl"))) == 1
