@@ -349,3 +349,19 @@ def test_user_frames_in_a_folder_named_like_expt_are_kept():
     except ValueError as exc:
         lines = format_user_traceback(exc)
     assert any(fake in line for line in lines)
+
+
+def test_heartbeat_carries_info_while_running():
+    """Changes to _run.info reach observers with the next heartbeat, before the run ends."""
+    seen = {}
+
+    def main(_run):
+        _run.info["epoch"] = 1
+        seen["epoch1"] = wait_for(lambda: any(
+            kw["info"] == {"epoch": 1} for name, kw in obs.events if name == "heartbeat_event"))
+        _run.info["epoch"] = 2
+    ex, obs = experiment(main)
+    ex.run(options=FAST)
+    assert seen == {"epoch1": True}
+    beats = [kw for name, kw in obs.events if name == "heartbeat_event"]
+    assert beats[0]["result"] is None and beats[-1]["info"] == {"epoch": 2}
