@@ -6,10 +6,18 @@ downloaded. One line, ``autolog()``, records the training; the test metrics are 
 
 Command lines it supports:
     python examples/lightgbm_regression.py -F runs
+        -> test RMSE
     python examples/lightgbm_regression.py with num_leaves=63 learning_rate=0.05 -F runs
-    python examples/lightgbm_regression.py with num_boost_round=50
+        -> test RMSE
+    python examples/lightgbm_regression.py with num_boost_round=50 early_stopping_rounds=10
+        -> test RMSE
     python examples/lightgbm_regression.py print_config
+        -> num_leaves = 40
+    python examples/lightgbm_regression.py with nun_leaves=63
+        -> exit 2
+        -> Did you mean 'num_leaves'?
     python examples/lightgbm_regression.py --help
+        -> print_config
 
 Each run folder (``runs/1``, ``runs/2``, ...) holds config.json, metrics.json (``train.l2``,
 ``valid.l2``, ``train.rmse``, ..., ``test.rmse``), info.json (LightGBM's parameters and
