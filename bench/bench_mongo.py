@@ -5,6 +5,8 @@ Figures (issue 4), each measured in a fresh subprocess per framework, alternatin
 - persist: one run logs N metric points (default 1,000,000) with ``_run.log_scalar``; time from
   the last call to the run being over with the data in the database (``ex.run()`` returns after
   the observers' ``join``). The points are then counted in the database.
+- observer alone: ``log_metrics`` with N points, then the final event and ``join``, on the
+  observer object without the framework around it (Sacred's writes synchronously).
 - per call: ``log_scalar`` cost with the MongoObserver attached, and without any observer
   (target: the same, at most 0.5 us).
 
@@ -75,6 +77,49 @@ print(json.dumps({"persist_s": end - marks.get("last_call", end), "per_call_us":
                   "stored": stored, "error": error}))
 '''
 
+OBSERVER_ONLY = r"""
+import datetime, json, sys, time
+fw, url, db, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+if fw == "sacred":
+    from sacred.observers import MongoObserver
+    obs = MongoObserver(url, db_name=db)
+else:
+    from observers.mongo import MongoObserver
+    obs = MongoObserver(url, db_name=db, journal_dir="journal")
+now = datetime.datetime.utcnow()
+ex_info = {"name": "b", "base_dir": ".", "sources": [], "dependencies": [], "repositories": [],
+           "mainfile": None}
+rid = obs.started_event(ex_info=ex_info, command="main", host_info={}, start_time=now,
+                        config={}, meta_info={}, _id=None)
+points = {"loss": {"steps": list(range(n)), "values": [0.5] * n, "timestamps": [now] * n}}
+t0 = time.perf_counter()
+error = None
+try:
+    obs.log_metrics(points, {})
+    obs.completed_event(stop_time=now, result=None)
+    obs.join()
+except Exception as exc:
+    error = f"{type(exc).__name__}: {str(exc)[:150]}"
+elapsed = time.perf_counter() - t0
+import pymongo
+d = pymongo.MongoClient(url)[db]
+stored = sum(len(m["steps"]) for m in d.metrics.find({}, {"steps": 1}))
+stored += sum(len(m["steps"]) for m in d.metrics_chunks.find({}, {"steps": 1}))
+print(json.dumps({"persist_s": elapsed, "stored": stored, "error": error}))
+"""
+
+
+def run_observer_only(fw: str, url: str, db: str, n: int, workdir: Path) -> dict:
+    """log_metrics(n points) .. join on the observer alone (no experiment framework)."""
+    python = SACRED_PY if fw == "sacred" else sys.executable
+    script = workdir / "bench_mongo_observer.py"
+    script.write_text(OBSERVER_ONLY)
+    res = subprocess.run([python, str(script), fw, url, db, str(n)], cwd=workdir,
+                         capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    return json.loads(lines[-1]) if lines else {"error": (res.stderr or res.stdout)[-300:]}
+
 
 def run_workload(fw: str, url: str, db: str, n: int, attach: bool, workdir: Path) -> dict:
     python = SACRED_PY if fw == "sacred" else sys.executable
@@ -111,6 +156,8 @@ def main() -> None:
                             out = run_workload(fw, url, f"bench_{fw}_{n}_{r}_{int(attach)}", n,
                                                attach, Path(tmp))
                             results.setdefault((n, fw, attach), []).append(out)
+                        out = run_observer_only(fw, url, f"bencho_{fw}_{n}_{r}", n, Path(tmp))
+                        results.setdefault((n, fw, "observer"), []).append(out)
     finally:
         stop_server(pid)
     for n in args.points:
@@ -135,6 +182,14 @@ def report(points: int, repeats: int, results: dict) -> None:
               f"{'n/a' if persist is None else f'{persist:.2f} s'}; points stored {stored}"
               + (" (INCOMPLETE: points missing in the database)" if lost else "")
               + (f"; errors: {sorted(errors)}" if errors else ""))
+        only = results[(fw, "observer")]
+        o_med = med(fw, "observer", "persist_s")
+        o_stored = [o.get("stored") for o in only]
+        o_err = sorted({o.get("error") for o in only if o.get("error")})
+        print(f"  {fw:6s} observer alone, log_metrics({points:,} points) .. join: "
+              f"{'n/a' if o_med is None else f'{o_med:.2f} s'}; points stored {o_stored}"
+              + (" (INCOMPLETE)" if any(x != points for x in o_stored) else "")
+              + (f"; errors: {o_err}" if o_err else ""))
         with_obs, without = med(fw, True, "per_call_us"), med(fw, False, "per_call_us")
         print(f"  {fw:6s} log_scalar per call: with MongoObserver "
               f"{with_obs if with_obs is None else round(with_obs, 3)} us, without observer "
