@@ -111,6 +111,8 @@ class MongoObserver(RunObserver):
 
         run_uuid = uuid.uuid4().hex
         self.journal = RunJournal(self.journal_root, run_uuid)
+        self.run_id = None  # this observer may have recorded an earlier run
+        self._warned_offline = False  # one message per run
         if _id is not None:
             doc["_id"] = _id
         first_ops: list[list] = []

@@ -221,3 +221,23 @@ def test_strict_observer_fails_join_when_writes_are_left(tmp_path):
     with pytest.raises(ObserverError, match="did not reach MongoDB"):
         obs.join()
     assert len(list((tmp_path / "journal").glob("*/ops.jsonl"))) == 1
+
+
+def test_observer_reused_when_the_server_went_away_starts_clean(tmp_path, capfd):
+    """An observer that recorded run 1 and then finds the server gone does not write the next
+    run's records under id 1: the new run is journaled without an id."""
+    import json
+
+    port = free_port()
+    pid = start_server(port)
+    obs = MongoObserver(f"mongodb://127.0.0.1:{port}/x", connect_timeout=0.3,
+                        journal_dir=str(tmp_path / "j"))
+    assert start(obs, str(tmp_path)) == 1
+    obs.join()
+    stop_server(pid)
+    assert start(obs, str(tmp_path)) is None
+    obs.completed_event(stop_time=now(), result=None)
+    obs.join()
+    [meta] = [json.loads(p.read_text()) for p in (tmp_path / "j").glob("*/meta.json")]
+    assert meta["run_id"] is None
+    assert capfd.readouterr().err.count("did not answer") == 1
