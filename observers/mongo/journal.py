@@ -102,6 +102,14 @@ class RunJournal:
             f.write("".join(dump_op(op) + "\n" for op in ops))
             f.flush()
 
+    def clear_ops(self) -> None:
+        """Forget the journaled ops (all applied since); staged files stay for pending uploads."""
+        for name in ("ops.jsonl", "meta.json"):
+            try:
+                os.unlink(self.dir / name)
+            except OSError:
+                pass
+
     def discard(self) -> None:
         """Remove the folder (everything in it was written to the database)."""
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -294,6 +294,9 @@ class MongoObserver(RunObserver):
                   file=sys.stderr)
 
     def _on_state(self, state: str, exc: BaseException | None) -> None:
+        if state == "caught_up":  # a replay of older journaled $sets would undo newer ones
+            self.journal.clear_ops()
+            return
         if state == "offline" and not self._warned_offline and self.run_id is not None:
             self._warned_offline = True
             print(f"expt: lost MongoDB at {self.url} ({type(exc).__name__}); the run goes on and "

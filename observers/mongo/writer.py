@@ -62,7 +62,7 @@ class Writer:
         self.run_id = run_id                  # None until a queued "run" op allocates it
         self.bind_ids = run_id is None        # ops hold ops.RUN_ID placeholders
         self.retry_max = retry_max
-        self.on_state = on_state              # ("offline"|"online"|"dropped", error)
+        self.on_state = on_state  # ("offline"|"online"|"dropped"|"caught_up", error)
         self.offline = False
         self.spill, self.spill_after = spill, spill_after
         self._offline_since = 0.0
@@ -126,6 +126,11 @@ class Writer:
                 if self._queue and self._queue[0] is op:
                     self._queue.popleft()
                 self.applied += 1
+                caught_up = 0 < self._journaled <= self.applied
+                if caught_up:
+                    self._journaled = 0
+            if caught_up:  # everything journaled is in the database now
+                self.on_state("caught_up", None)
             pause = 0.1
             if self.offline:
                 self.offline = False
