@@ -8,9 +8,12 @@ ends it adds early stopping, the feature importance and the model.
 LightGBM has no "training ended" callback, and early stopping ends training by raising an
 exception out of the callback loop. So, when nobody calls :meth:`ExptCallback.finish`
 (``callbacks=[expt_callback()]``), the callback notices the end of training through the
-attribute LightGBM sets on the model right after the loop (``best_score`` for ``train``,
-``best_iteration`` for ``cv`` after early stopping): it switches the model's class to a
-subclass whose ``__setattr__`` reports that assignment, and switches it back at once.
+attributes LightGBM sets on the model after the loop (for ``train``: ``best_score``, then,
+unless ``keep_training_booster``, the dataset count ``free_dataset()`` resets once the booster
+has been reloaded as it is returned; for ``cv``: ``best_iteration`` after early stopping, the
+last iteration otherwise): it switches the model's class to a subclass whose ``__setattr__``
+reports that assignment, and switches it back at once. So what is recorded is the booster
+exactly as ``train`` returns it, with no copy made.
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ log = logging.getLogger("expt.integrations.lightgbm")
 # iteration on which early stopping ends training is recorded too
 CALLBACK_ORDER = 25
 _warned_no_run = False
+_FREED = "_Booster__num_dataset"  # set by Booster.free_dataset(), as train() returns
 _pending: "weakref.WeakKeyDictionary[Any, tuple[str, ExptCallback]]" = weakref.WeakKeyDictionary()
 
 
@@ -66,15 +70,20 @@ class _FinishHook:
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
         entry = _pending.get(self)
-        if entry is not None and entry[0] == name:
-            del _pending[self]
-            object.__setattr__(self, "__class__", type(self).__mro__[2])
-            caller = sys._getframe(1)
-            if caller.f_globals.get("__name__") != "lightgbm.engine":
-                return  # set by the user after training (a CVBooster without early stopping)
-            # unless keep_training_booster, train() now reloads the booster from its text
-            keep = caller.f_locals.get("keep_training_booster", True)
-            entry[1]._training_ended(self, reloaded=not keep)
+        if entry is None or entry[0] != name:
+            return
+        caller = sys._getframe(1)
+        module = caller.f_globals.get("__name__")
+        if (name == "best_score" and module == "lightgbm.engine"
+                and not caller.f_locals.get("keep_training_booster", True)):
+            # train() now reloads the booster from its text (trees up to best_iteration) and
+            # frees its datasets, the last thing it does: record the booster after that
+            _pending[self] = (_FREED, entry[1])
+            return
+        del _pending[self]
+        object.__setattr__(self, "__class__", type(self).__mro__[2])
+        if module in ("lightgbm.engine", "lightgbm.basic"):  # not a user's later assignment
+            entry[1]._training_ended(self)
 
 
 class _HookedBooster(_FinishHook, lgb.Booster):
@@ -202,17 +211,12 @@ class ExptCallback:
     def _record(self) -> dict:
         return dict(self._run.info["lightgbm"][self.key])
 
-    def _training_ended(self, model: Any, reloaded: bool = False) -> None:
+    def _training_ended(self, model: Any) -> None:
         try:
             if self._cv:
                 self._finish_cv(model)
-                return
-            if reloaded:  # record the booster exactly as train() will return it
-                final = lgb.Booster(model_str=model.model_to_string())
-                final.best_iteration = model.best_iteration
-                final.best_score = self._best_score(model)
-                model = final
-            self.finish(model)
+            else:
+                self.finish(model)
         except Exception:  # recording must never lose the model the user just trained
             log.exception("Recording the end of LightGBM training failed.")
 
