@@ -37,6 +37,8 @@ class Experiment(Ingredient):
                  capture_mode: str | None = None, beat_interval: float = 10.0,
                  host_env_vars: Sequence[str] = ()):
         caller_file = sys._getframe(1).f_globals.get("__file__")
+        if caller_file and caller_file.startswith("<"):
+            caller_file = None  # python - (stdin) or python -c: no main file
         if caller_file is None and not interactive:
             raise InteractiveModeError(
                 "This experiment is defined in an interactive session (REPL or notebook), where "

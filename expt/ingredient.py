@@ -29,7 +29,9 @@ class Ingredient:
         self.sources: set[str] = set()
         self.dependencies: set[tuple[str, str]] = set()
         caller = sys._getframe(_caller_depth).f_globals
-        self.mainfile: str | None = caller.get("__file__")
+        mainfile = caller.get("__file__")
+        # '<stdin>' (python -) or '<string>' (python -c) name no file to record.
+        self.mainfile: str | None = None if mainfile and mainfile.startswith("<") else mainfile
         if base_dir is None:
             base_dir = os.path.dirname(os.path.abspath(self.mainfile)) if self.mainfile \
                 else os.getcwd()

@@ -18,7 +18,7 @@ from .redact import redact_tree
 from .serialize import to_safe
 
 log = logging.getLogger("expt")
-_EXPT_DIR = os.path.dirname(os.path.abspath(__file__))
+_EXPT_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _active_runs: list["Run"] = []  # a stack: a run started inside a run is current until it ends
 
 

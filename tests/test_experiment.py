@@ -246,10 +246,6 @@ def test_interactive_experiment_needs_a_name():
         exec("from expt import Experiment\nExperiment('x')", {"__name__": "cell"})
 
 
-@pytest.mark.xfail(reason="experiment.py takes the pseudo file name '<stdin>' of `python -` for a "
-                          "main file; sources.py then fails with \"Source file '<stdin>' does not "
-                          "exist\" instead of treating it as an interactive session",
-                   strict=True)
 def test_script_piped_to_python_stdin_runs_interactively(tmp_path):
     """A script fed to `python -` with interactive=True runs (no main file to record)."""
     script = ("from expt import Experiment\n"

@@ -333,10 +333,6 @@ def test_format_user_traceback_drops_expt_frames():
     assert lines[-1] == "KeyError: 'missing'\n"
 
 
-@pytest.mark.xfail(reason="run.format_user_traceback drops frames whose file path merely starts "
-                          "with the expt folder's path (startswith(_EXPT_DIR) without a trailing "
-                          "os.sep), e.g. a user's .../expt_plugins/train.py",
-                   strict=True)
 def test_user_frames_in_a_folder_named_like_expt_are_kept():
     """Only frames inside the expt package are dropped, not those of a sibling 'expt_*' folder."""
     import os
