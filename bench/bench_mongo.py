@@ -121,6 +121,16 @@ def run_observer_only(fw: str, url: str, db: str, n: int, workdir: Path) -> dict
     return json.loads(lines[-1]) if lines else {"error": (res.stderr or res.stdout)[-300:]}
 
 
+def drop_databases(url: str) -> None:
+    import pymongo
+
+    client = pymongo.MongoClient(url)
+    for name in client.list_database_names():
+        if name.startswith("bench"):
+            client.drop_database(name)
+    client.close()
+
+
 def run_workload(fw: str, url: str, db: str, n: int, attach: bool, workdir: Path) -> dict:
     python = SACRED_PY if fw == "sacred" else sys.executable
     script = workdir / "bench_mongo_workload.py"
@@ -158,6 +168,7 @@ def main() -> None:
                             results.setdefault((n, fw, attach), []).append(out)
                         out = run_observer_only(fw, url, f"bencho_{fw}_{n}_{r}", n, Path(tmp))
                         results.setdefault((n, fw, "observer"), []).append(out)
+                        drop_databases(url)  # the in-memory server has a bounded cache
     finally:
         stop_server(pid)
     for n in args.points:

@@ -120,13 +120,14 @@ class MongoObserver(RunObserver):
             self.run_id = insert_run(self.db[self.names.runs], self.db[self.names.counters],
                                      doc, run_uuid, check_existing=False)
         except Exception as exc:  # noqa: BLE001 - sorted below
-            if not is_retryable(exc):
+            if not is_retryable(exc):  # wrong password, no rights: the user must fix it
                 raise ObserverError(f"MongoObserver could not write to {self.url} "
                                     f"(database '{self.db_name}'): {redact(str(exc))}") from exc
             if self.strict:
                 raise ObserverError(
                     f"MongoDB at {self.url} did not answer within {self.connect_timeout:g} s "
-                    "and the MongoObserver is strict: the run is not started.") from exc
+                    f"or failed ({type(exc).__name__}: {redact(str(exc))[:200]}) and the "
+                    "MongoObserver is strict: the run is not started.") from exc
             self._tell_offline(exc)
             doc.setdefault("_id", ops_mod.RUN_ID)
             first_ops.append(["run", doc])
@@ -288,7 +289,12 @@ class MongoObserver(RunObserver):
     def _tell_offline(self, exc: BaseException) -> None:
         if not self._warned_offline:
             self._warned_offline = True
-            print(f"expt: MongoDB at {self.url} did not answer within {self.connect_timeout:g} s; "
+            from pymongo.errors import ConnectionFailure
+
+            why = (f"did not answer within {self.connect_timeout:g} s"
+                   if isinstance(exc, ConnectionFailure)
+                   else f"failed ({type(exc).__name__}: {redact(str(exc))[:120]})")
+            print(f"expt: MongoDB at {self.url} {why}; "
                   "the run goes on, its records are retried in the background and whatever is "
                   f"not written by the end is kept in {self.journal.dir} for `expt sync`.",
                   file=sys.stderr)

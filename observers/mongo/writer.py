@@ -37,17 +37,23 @@ def _fold(earlier: dict, later: dict) -> dict | None:
     return kept
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Errors after which the same op may succeed later (network, failover, restart)."""
-    from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+# Server answers that no retry can change: bad documents or updates, missing rights.
+_PERMANENT_CODES = {2, 9, 13, 14, 18, 40, 52, 55, 56, 66, 10334, 17419, 16755}
 
-    if isinstance(exc, ConnectionFailure):
-        return True
-    if isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError"):
-        return True
-    # NotWritablePrimary, ShutdownInProgress, InterruptedAtShutdown, PrimarySteppedDown ...
-    return isinstance(exc, OperationFailure) and exc.code in (91, 189, 10107, 11600, 11602,
-                                                              13435, 13436)
+
+def is_retryable(exc: BaseException) -> bool:
+    """Errors after which the same op may succeed later: network trouble, failover, restart,
+    and server-side failures other than a rejected document or missing rights."""
+    from pymongo.errors import (ConfigurationError, DocumentTooLarge, InvalidOperation,
+                                OperationFailure, PyMongoError)
+    from bson.errors import InvalidDocument
+
+    if not isinstance(exc, PyMongoError) or isinstance(
+            exc, (DocumentTooLarge, InvalidDocument, ConfigurationError, InvalidOperation)):
+        return False
+    if isinstance(exc, OperationFailure):
+        return exc.code not in _PERMANENT_CODES
+    return True
 
 
 class Writer:
