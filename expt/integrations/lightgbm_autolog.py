@@ -111,7 +111,7 @@ def _targets() -> list[tuple[object, str, Callable[[Callable], Callable]]]:
 
 
 def autolog(disable: bool = False, *, log_models: bool = True, log_importance: bool = True,
-            top_features: int = 20) -> None:
+            plot_importance: bool = True, top_features: int = 20) -> None:
     """Record every LightGBM training inside an expt run; ``disable=True`` undoes it.
 
     Calling it again replaces the options; the wrappers are installed once.
@@ -123,7 +123,7 @@ def autolog(disable: bool = False, *, log_models: bool = True, log_importance: b
         _options.clear()
         return
     _options.update(log_models=log_models, log_importance=log_importance,
-                    top_features=top_features)
+                    plot_importance=plot_importance, top_features=top_features)
     if _originals:
         return
     wrapped: dict[int, Callable] = {}  # lgb.train is engine.train: wrap it once

@@ -237,6 +237,23 @@ def test_callback_reused_for_a_second_training(data, tmp_path):
     assert load_model(rec.folder).num_trees() == 8
 
 
+@pytest.mark.parametrize("options, expected", [
+    ({"plot_importance": False}, {"feature_importance.json", "model.txt", "model.json"}),
+    ({"log_importance": False}, {"model.txt", "model.json"}),
+    ({"log_models": False}, {"feature_importance.json", "feature_importance.png"}),
+])
+def test_end_of_training_options(options, expected, data, tmp_path):
+    """log_models / log_importance / plot_importance switch off their artifacts."""
+    def body(run, values):
+        X, y, _, _ = data
+        lgb.train(dict(PARAMS), lgb.Dataset(X, y), 3, callbacks=[expt_callback(**options)])
+    rec = record(body, tmp_path)
+    assert set(rec.json("run.json")["artifacts"]) == expected
+    assert rec.info["lightgbm"]["train"]["artifacts"] == sorted(
+        expected, key=["feature_importance.json", "feature_importance.png", "model.txt",
+                       "model.json"].index)
+
+
 def test_second_training_without_prefix_warns(data, tmp_path, caplog):
     """Two trainings recorded under the same key: a warning suggests prefix=."""
     def body(run, values):
