@@ -127,18 +127,27 @@ def run_commandline(ex, argv: Sequence[str]):
         sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
         sys.exit(130)
+    except ExptError as exc:
+        if run.status is not None:  # raised by the user's code while running: a failed run
+            _report_failure(exc, debug, invocation)
+        _fail(exc, debug, prog, EXIT_USER_ERROR if isinstance(exc, UserInputError) else 1)
     except Exception as exc:
-        sys.stderr.write("".join(_trace(exc, debug)))
-        if invocation.options.get("--pdb"):
-            import pdb
-
-            pdb.post_mortem(exc.__traceback__)
-        sys.exit(EXIT_FAILED)
+        _report_failure(exc, debug, invocation)
     finally:
         ex._release(run)
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return run
+
+
+def _report_failure(exc: BaseException, debug: bool, invocation: Invocation):
+    """The main function raised: show its traceback (and the debugger if asked), exit 1."""
+    sys.stderr.write("".join(_trace(exc, debug)))
+    if invocation.options.get("--pdb"):
+        import pdb
+
+        pdb.post_mortem(exc.__traceback__)
+    sys.exit(EXIT_FAILED)
 
 
 def _stop_on_sigterm():

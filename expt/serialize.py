@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
@@ -68,7 +69,8 @@ def write_json_atomic(path: str | os.PathLike, value: Any, *, indent: int | None
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write `text` to a temporary file beside `path`, then rename it over `path`."""
     path = os.fspath(path)
-    tmp = f"{path}.{os.getpid()}.tmp"
+    # Unique per process and thread, so concurrent writers never share a temporary file.
+    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
