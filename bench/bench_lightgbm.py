@@ -15,12 +15,14 @@ a rotating order, ``--repeats`` times each:
                model artifacts;
 - ``full``:    with ``expt_callback()``: also the importance PNG (matplotlib).
 
-The overhead is median(variant) / median(bare) - 1 on the process's CPU time (wall time is
-printed too; on a shared machine it swings by tens of percent between identical trainings).
-Target: under 2%. The per-iteration cost is also measured directly, which noise hardly
-touches: the real evaluation results of the bare training are replayed through a fresh
-callback and the time per call is compared with the bare training's time per iteration.
-Exit status 1 when the ``metrics`` overhead (CPU medians) is 2% or more.
+End to end, the overhead is median(variant) / median(bare) - 1 on the process's CPU time,
+and the median of the per-repeat ratios (wall time is printed too). On a shared 2-core
+machine identical trainings differ by a few percent, more than the effect measured, so the
+per-iteration cost is also measured directly, which noise hardly touches: the bare
+training's real evaluation results are replayed through a fresh callback (time per call),
+then one heartbeat sends the points to the file observer (time per point). Their sum per
+iteration, against the bare training's time per iteration, is the figure checked against the
+target (under 2%); exit status 1 when it is missed.
 """
 from __future__ import annotations
 
@@ -131,30 +133,35 @@ def main() -> int:
     bare = statistics.median(samples["bare"])
     per_iteration = bare / args.rounds
     overhead = {v: statistics.median(s) / bare - 1 for v, s in samples.items() if v != "bare"}
+    paired = {v: statistics.median(a / b - 1 for a, b in zip(s, samples["bare"]))
+              for v, s in samples.items() if v != "bare"}
     direct = replay["per_call"] / per_iteration
+    downstream = replay["beat_per_point"] * replay["points_per_iteration"] / per_iteration
     if args.json:
         print(json.dumps({"args": vars(args), "cpu": samples, "wall": walls, "replay": replay,
-                          "overhead": overhead, "direct_overhead": direct}, indent=1))
+                          "overhead": overhead, "paired_overhead": paired,
+                          "direct_overhead": direct, "downstream_overhead": downstream},
+                         indent=1))
     print(f"LightGBM {lgb.__version__}: {args.rounds} rounds, {args.rows} rows x 20 features, "
           f"{args.threads} thread(s), {args.repeats} repeats, load average "
           f"{os.getloadavg()[0]:.2f}")
     wall_bare = statistics.median(walls["bare"])
     for variant, values in samples.items():
         extra = "" if variant == "bare" else (
-            f"   overhead {overhead[variant]:+.2%} (wall "
+            f"   overhead {overhead[variant]:+.2%} (paired {paired[variant]:+.2%}, wall "
             f"{statistics.median(walls[variant]) / wall_bare - 1:+.2%})")
         print(f"  {variant:8s} CPU median {statistics.median(values):7.3f} s  "
               f"(min {min(values):.3f}, max {max(values):.3f}), wall median "
               f"{statistics.median(walls[variant]):.3f} s{extra}")
     print(f"  callback per iteration: {replay['per_call'] * 1e6:.1f} us = {direct:.3%} of the "
           f"{per_iteration * 1e3:.2f} ms a bare iteration takes")
-    downstream = replay["beat_per_point"] * replay["points_per_iteration"]
     print(f"  heartbeat + file observer per metric point: {replay['beat_per_point'] * 1e6:.1f} "
           f"us; {replay['points_per_iteration']:.0f} points per iteration = "
-          f"{downstream / per_iteration:.2%} of a bare iteration (on the heartbeat thread)")
-    met = overhead["metrics"] < TARGET
-    print(f"  target: overhead of the callback under {TARGET:.0%} (CPU medians): "
-          f"{'met' if met else 'MISSED'}")
+          f"{downstream:.2%} of a bare iteration (on the heartbeat thread)")
+    met = direct + downstream < TARGET
+    print(f"  target: per-iteration overhead (callback + heartbeat/observer) under {TARGET:.0%}: "
+          f"{direct + downstream:.2%}, {'met' if met else 'MISSED'}; end of training "
+          f"(importance, model): {statistics.median(samples['full']) - bare:+.2f} s CPU, once")
     return 0 if met else 1
 
 
