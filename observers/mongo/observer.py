@@ -60,6 +60,14 @@ class MongoObserver(RunObserver):
             raise ImportError('MongoObserver needs pymongo: pip install "expt[mongo]"') from exc
         if client is not None and url is not None:
             raise ObserverError("Pass either a MongoDB url or a client, not both.")
+        if "failure_dir" in client_kwargs:  # Sacred's name for where failed runs go
+            failure_dir = client_kwargs.pop("failure_dir")
+            journal_dir = journal_dir if journal_dir is not None else failure_dir
+        for unsupported, instead in (("overwrite", "start a new run"),
+                                     ("collection", "use collection_prefix")):
+            if client_kwargs.get(unsupported) is not None:
+                raise ObserverError(f"MongoObserver does not support Sacred's "
+                                    f"'{unsupported}' argument: {instead}.")
         target = parse_url(url or "localhost:27017", db_name) if client is None else None
         self.db_name = target.db_name if target else (db_name or "sacred")
         self.url = target.redacted if target else "<client>"
@@ -92,6 +100,11 @@ class MongoObserver(RunObserver):
         self._writer: Writer | None = None
         self._lock = threading.Lock()
         self._warned_offline = False
+
+    @classmethod
+    def create(cls, *args: Any, **kwargs: Any) -> "MongoObserver":
+        """Sacred's old constructor spelling, kept so existing scripts run unchanged."""
+        return cls(*args, **kwargs)
 
     # -- start --
     def queued_event(self, ex_info, command, host_info, queue_time, config, meta_info, _id):

@@ -272,3 +272,15 @@ def test_one_observer_records_several_runs(observer, mongo_client, mongo_db_name
     assert len(set(ids)) == 3
     assert [db.runs.find_one({"_id": i})["result"] for i in ids] == [0, 1, 2]
     assert all(read_metric(db, i, "m")["steps"] == [0, 1] for i in ids)
+
+
+def test_sacred_constructor_spellings(mongo_server, tmp_path):
+    """MongoObserver.create and failure_dir work; overwrite/collection are refused clearly."""
+    from expt.errors import ObserverError
+
+    obs = MongoObserver.create(mongo_server.url, "x", failure_dir=str(tmp_path / "fail"))
+    assert str(obs.journal_root) == str(tmp_path / "fail")
+    for kwargs, hint in (({"overwrite": 3}, "start a new run"),
+                         ({"collection": "my_runs"}, "collection_prefix")):
+        with pytest.raises(ObserverError, match=hint):
+            MongoObserver(mongo_server.url, **kwargs)
