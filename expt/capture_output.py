@@ -37,35 +37,39 @@ their start; everything is restored on exit, also on exceptions and ``KeyboardIn
 :class:`CapturedOutput` is what the context gives: ``read_new()`` for heartbeats (new
 completed lines), ``getvalue()`` for the whole output so far, both filtered by the run's
 output filter (see :mod:`expt.output_filter`).
+
+This module holds the modes, the record and the context manager; the stand-ins for
+``sys.stdout``/``sys.stderr`` are in :mod:`expt.tee_stream`, fd mode's pipes and reader
+threads in :mod:`expt.fd_pipes`.
 """
 from __future__ import annotations
 
-import codecs
 import collections
-import difflib
-import io
 import os
 import sys
 import threading
-import time
 import weakref
-from time import perf_counter as _perf_counter
 from contextlib import contextmanager
 from typing import Any, Iterator, TextIO
 
 from .errors import UserInputError, did_you_mean, suggest
+from .fd_pipes import (LINGER_AT_EXIT, Channel, FdCapture, FdText, flush_c_stdio,
+                       open_saved_writer)
 from .output_filter import FilterSpec, apply_backspaces_and_linefeeds, make_filter
+from .tee_stream import TeeStream, discard, final_fd, rebase
+
+__all__ = ["CAPTURE_MODES", "DEFAULT_MODE", "LINGER_AT_EXIT", "CaptureModeError", "CapturedOutput",
+           "TeeStream", "capture_output", "check_mode", "flush_c_stdio"]
 
 CAPTURE_MODES = ("no", "sys", "fd")
 DEFAULT_MODE = "sys" if os.name == "nt" else "fd"
-# fd mode: a Python-level write after this many seconds without one first drains the pipes.
-_SYNC_GAP = 0.001
 
 
 class CaptureModeError(UserInputError, ValueError):
     """An output capture mode that does not exist."""
 
     def __init__(self, mode: object):
+        import difflib  # only this error needs it: keep it out of `import expt`
         self.mode = mode
         self.valid = list(CAPTURE_MODES)
         name = str(mode).lower()
@@ -82,16 +86,6 @@ def check_mode(mode: str) -> str:
     if mode not in CAPTURE_MODES:
         raise CaptureModeError(mode)
     return mode
-
-
-def _discard(text: str) -> None:
-    """Where a closed capture's writes go."""
-
-
-class _FdText(str):
-    """Text that arrived through a file descriptor (whole lines), as opposed to Python writes."""
-
-    __slots__ = ()
 
 
 class CapturedOutput:
@@ -152,7 +146,7 @@ class CapturedOutput:
         self._fd_seen = fd_pushed
         parts, held, mid = [], self._held, self._mid_line
         for chunk in items:
-            if type(chunk) is _FdText:
+            if type(chunk) is FdText:
                 (held if mid else parts).append(chunk)
             elif chunk:
                 mid = chunk[-1] != "\n"
@@ -173,7 +167,7 @@ class CapturedOutput:
     def _close(self) -> None:
         """Stop recording and end the unfinished line (held descriptor lines go before it)."""
         with self._lock:
-            self.push = _discard
+            self.push = discard
             self._pump()
             last = self._filter.flush()
             if self._held:
@@ -183,384 +177,14 @@ class CapturedOutput:
             self.closed = True
 
 
-class _NullStream(io.TextIOBase):
-    """The target when there is no stream at all (``sys.stdout is None`` under pythonw)."""
-
-    def write(self, s: str) -> int:
-        return len(s)
-
-
-class TeeStream:
-    """Stands in for ``sys.stdout``/``sys.stderr``: writes to ``target`` and records the text.
-
-    ``orig`` is the stream it replaces; ``fileno()``, ``encoding`` and other attributes answer
-    as it does, and ``isatty()`` gives its answer from before the capture started.
-    """
-
-    def __init__(self, orig: Any, target: Any, push: Any, isatty: bool, sync: Any = None):
-        self._orig = orig
-        self._target = target if target is not None else _NullStream()
-        self._push = push
-        self._isatty = isatty
-        self._sync = sync  # fd mode: the _FdCapture whose pipes to drain after a pause
-        self._buffer: _TeeBuffer | None = None
-
-    def write(self, s: str) -> int:
-        """Record ``s`` and write it to the target."""
-        if not isinstance(s, str):
-            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        sync = self._sync
-        if sync is not None:
-            # After a pause (a subprocess.run, a C call, a sleep) first record what arrived
-            # through the descriptors meanwhile, so it lands before this text.
-            now = _perf_counter()
-            if now - sync.last_write > _SYNC_GAP:
-                sync.last_write = now  # first, so a print from a signal handler won't drain
-                sync.drain()
-            sync.last_write = now
-        self._push(s)  # before writing, so text is recorded even if the terminal is gone
-        return self._target.write(s)
-
-    def writelines(self, lines: Any) -> None:
-        """Write each string of ``lines``."""
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        """Flush the target."""
-        self._target.flush()
-
-    def isatty(self) -> bool:
-        """Whether the replaced stream was a terminal (so progress bars and colours stay)."""
-        return self._isatty
-
-    def fileno(self) -> int:
-        """The replaced stream's descriptor (in fd mode: the capturing pipe)."""
-        if self._orig is None:
-            raise io.UnsupportedOperation("fileno")
-        return self._orig.fileno()
-
-    def readable(self) -> bool:
-        return False
-
-    def writable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    @property
-    def closed(self) -> bool:
-        return bool(getattr(self._target, "closed", False))
-
-    @property
-    def encoding(self) -> str:
-        return getattr(self._orig, "encoding", None) or "utf-8"
-
-    @property
-    def errors(self) -> str:
-        return getattr(self._orig, "errors", None) or "strict"
-
-    @property
-    def buffer(self) -> "_TeeBuffer":
-        """A binary view whose writes are recorded too (decoded with ``encoding``)."""
-        if self._buffer is None:
-            getattr(self._target, "buffer")  # AttributeError if the target has none
-            self._buffer = _TeeBuffer(self)
-        return self._buffer
-
-    def _record(self, s: str) -> None:
-        """Record without writing (used by streams that stand in front of this one)."""
-        self._push(s)
-
-    def __getattr__(self, name: str) -> Any:
-        orig = self.__dict__.get("_orig")
-        if orig is None:
-            raise AttributeError(name)
-        return getattr(orig, name)
-
-
-class _TeeBuffer:
-    """``TeeStream.buffer``: binary writes go to the target's buffer and are recorded."""
-
-    def __init__(self, tee: TeeStream):
-        self._tee = tee
-        self._decoder = codecs.getincrementaldecoder(tee.encoding)(errors="replace")
-
-    def write(self, data: Any) -> int:
-        n = self._tee._target.buffer.write(data)
-        text = self._decoder.decode(bytes(data))
-        if text:
-            self._tee._push(text)
-        return n
-
-    def flush(self) -> None:
-        self._tee._target.buffer.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._tee._target.buffer, name)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-class _Channel:
-    """One descriptor moved onto a pipe: what arrives is copied to the original destination
-    (``saved``) and recorded."""
-
-    def __init__(self, fd: int, push: Any, encoding: str, compress: bool):
-        self.fd = fd
-        self.saved = os.dup(fd)  # the original destination
-        try:
-            self.read_fd, self._write_fd = os.pipe()
-        except OSError:
-            os.close(self.saved)
-            raise
-        self.capturing = True
-        self.ended = False
-        self._push = push
-        self._compress = compress
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
-        self._forward = True
-        self._rest = ""
-        # `saved` is used by the reader and by the Python-level writer; the last one closes it.
-        self._saved_users = 2
-        self._saved_lock = threading.Lock()
-
-    def discard(self) -> None:
-        """Close everything of a channel that was never served."""
-        for fd in (self._write_fd, self.read_fd, self.saved):
-            os.close(fd)
-
-    def redirect(self) -> None:
-        """From here on, writes to ``fd`` go into the pipe."""
-        os.dup2(self._write_fd, self.fd)
-        os.close(self._write_fd)
-
-    def restore(self) -> None:
-        """Point ``fd`` back at the original destination (closing our pipe's write end)."""
-        os.dup2(self.saved, self.fd)
-
-    def release_saved(self) -> None:
-        """One user of the saved descriptor is done with it; the last one closes it."""
-        with self._saved_lock:
-            self._saved_users -= 1
-            if self._saved_users == 0:
-                os.close(self.saved)
-
-    def take(self, data: bytes) -> None:
-        """Forward and record bytes read from the pipe (reader thread)."""
-        if self._forward:
-            try:
-                _write_all(self.saved, data)
-            except OSError:  # destination gone (closed pipe): keep recording
-                self._forward = False
-        text = self._rest + self._decoder.decode(data)
-        # Hand over whole lines only, so that a line arriving in several reads is not split
-        # by Python-level text recorded in between.
-        cut = text.rfind("\n") + 1
-        if cut and self.capturing:
-            self._push(_FdText(text[:cut]))
-        self._rest = text[cut:]
-        if self._compress and len(self._rest) > 65536 and (
-                "\r" in self._rest or "\b" in self._rest):
-            # A child's progress bar redrawing without a newline: keep one copy
-            # (exact, as the filter composes: f(f(a) + b) == f(a + b)).
-            self._rest = apply_backspaces_and_linefeeds(self._rest)
-
-    def pull(self, limit: int) -> bool:
-        """Take what the (non-blocking) pipe holds, up to ``limit`` bytes; True at end of file."""
-        taken = 0
-        while taken < limit and not self.ended:
-            try:
-                data = os.read(self.read_fd, 65536)
-            except BlockingIOError:
-                return False
-            if not data:
-                return True
-            self.take(data)
-            taken += len(data)
-        return False
-
-    def end(self) -> None:
-        """End of file: record the rest and close our descriptors (reader thread)."""
-        rest = self._rest + self._decoder.decode(b"", final=True)
-        if rest and self.capturing:
-            self._push(_FdText(rest))
-        self.ended = True
-        os.close(self.read_fd)
-        self.release_saved()
-
-
-def _serve_blocking(channel: _Channel) -> None:
-    """Reader thread for one pipe (Windows, where pipes cannot be select()ed)."""
-    try:
-        while data := os.read(channel.read_fd, 65536):
-            channel.take(data)
-    except OSError:
-        pass
-    channel.end()
-
-
-class _FdCapture:
-    """Descriptors moved onto pipes, served by one reader thread (one per pipe on Windows).
-
-    The reader and :meth:`drain` take data out of the pipes under one lock, so what
-    :meth:`drain` leaves behind was recorded in the order it was written.
-    """
-
-    def __init__(self, channels: list[_Channel]):
-        self.channels = channels
-        # Reentrant: a signal handler that prints may interrupt drain() in the main thread.
-        self.lock = threading.RLock()
-        self._draining = False
-        self.last_write = time.perf_counter()
-        if os.name == "nt":
-            self._threads = [threading.Thread(target=_serve_blocking, args=(c,), daemon=True,
-                                              name="expt-capture-fd") for c in channels]
-            self.drain = None
-        else:
-            for channel in channels:
-                os.set_blocking(channel.read_fd, False)
-            self._threads = [threading.Thread(target=self._serve, daemon=True,
-                                              name="expt-capture-fd")]
-        for thread in self._threads:  # if this fails, the caller discards the channels
-            thread.start()
-        for channel in channels:
-            channel.redirect()
-
-    def _serve(self) -> None:
-        """Reader thread: copy from the pipes until each reaches end of file."""
-        import selectors
-        with selectors.DefaultSelector() as selector:
-            for channel in self.channels:
-                selector.register(channel.read_fd, selectors.EVENT_READ, channel)
-            while selector.get_map():
-                for key, _ in selector.select():
-                    with self.lock:
-                        try:
-                            eof = key.data.pull(65536)
-                        except OSError:  # the descriptor broke: nothing more to read
-                            eof = True
-                        if eof:
-                            selector.unregister(key.fd)
-                            key.data.end()
-
-    def drain(self) -> None:
-        """Record what the pipes hold now, before Python-level text that comes after it.
-
-        Called by a tee write after a pause in Python-level output (a child process may
-        have run meanwhile); bounded so a child writing non-stop cannot hold it up.
-        """
-        with self.lock:
-            if self._draining:  # re-entered from a signal handler: the outer call drains
-                return
-            self._draining = True
-            try:
-                for channel in self.channels:
-                    try:
-                        channel.pull(1 << 20)
-                    except OSError:
-                        pass
-            finally:
-                self._draining = False
-
-    def restore(self) -> None:
-        """Point every descriptor back at its original destination."""
-        for channel in self.channels:
-            channel.restore()
-
-    def finish(self, timeout: float) -> None:
-        """Wait until everything written before :meth:`restore` is recorded."""
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
-        if any(thread.is_alive() for thread in self._threads):
-            # A child process still holds a pipe.  The reader has consumed what we wrote
-            # (it reads in order and has had `timeout` seconds); it keeps forwarding to the
-            # terminal but records no more, and the interpreter's exit waits a little for it.
-            for channel in self.channels:
-                channel.capturing = False
-            _linger(self._threads)
-
-    def release_saved(self) -> None:
-        for channel in self.channels:
-            channel.release_saved()
-
-
-_LINGERING: list[threading.Thread] = []
-LINGER_AT_EXIT = 2.0  # seconds the interpreter's exit waits for readers of straggling children
-
-
-def _linger(threads: list[threading.Thread]) -> None:
-    """Let readers still forwarding a child's output finish before the interpreter exits."""
-    if not _LINGERING:
-        import atexit
-        atexit.register(_join_lingering)
-    _LINGERING.extend(threads)
-
-
-def _join_lingering() -> None:
-    deadline = time.monotonic() + LINGER_AT_EXIT
-    for thread in _LINGERING:
-        thread.join(max(0.0, deadline - time.monotonic()))
-
-
-_LIBC: Any = None
-
-
-def flush_c_stdio() -> None:
-    """Flush the C library's stdio buffers (``printf`` from extensions), where possible."""
-    global _LIBC
-    if os.name == "nt":
-        return
-    try:
-        if _LIBC is None:
-            import ctypes
-            _LIBC = ctypes.CDLL(None)
-        _LIBC.fflush(None)
-    except (OSError, AttributeError, ImportError):
-        pass
-
-
 def _flush(*streams: Any) -> None:
+    """Flush each stream that is still usable."""
     for stream in streams:
         try:
             if stream is not None:
                 stream.flush()
         except (OSError, ValueError, AttributeError):
             pass  # closed or broken streams have nothing we could save
-
-
-def _final_fd(stream: Any) -> int | None:
-    """The descriptor that writing to ``stream`` finally reaches, if known."""
-    while isinstance(stream, TeeStream):
-        stream = stream._target
-    try:
-        return stream.fileno()
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return None
-
-
-def _rebase(stream: Any, writer: Any) -> Any:
-    """A stream doing what ``stream`` does, except that its final writes go to ``writer``."""
-    if isinstance(stream, TeeStream):
-        return TeeStream(stream._orig, _rebase(stream._target, writer), stream._record,
-                         stream._isatty)
-    return writer
-
-
-def _open_saved(saved_fd: int, like: Any) -> TextIO:
-    """A text stream on the saved original descriptor, buffered like the stream it replaces."""
-    unbuffered = isinstance(getattr(like, "buffer", None), io.RawIOBase)  # python -u
-    return io.TextIOWrapper(open(saved_fd, "wb", buffering=0 if unbuffered else -1, closefd=False),
-                            encoding=getattr(like, "encoding", None) or "utf-8",
-                            errors=getattr(like, "errors", None) or "strict",
-                            line_buffering=bool(getattr(like, "line_buffering", False)),
-                            write_through=bool(getattr(like, "write_through", False)))
 
 
 def _stream_handlers() -> list[Any]:
@@ -619,10 +243,8 @@ def _after_fork_in_child() -> None:
     """A forked child (multiprocessing) writes through its inherited descriptors instead, which
     an fd-mode capture of the parent records; its copy of the parent's record is unused."""
     for capture in list(_ACTIVE):
-        for tee, prev in capture._tees:
-            tee._sync = None  # the reader thread (and maybe its lock) did not come along
-            tee._push = _discard
-            tee._target = prev if prev is not None else _NullStream()
+        for tee in capture._tees:
+            tee.detach()  # the reader thread (and maybe its lock) did not come along
 
 
 class _Capture:
@@ -632,8 +254,8 @@ class _Capture:
         self.mode = check_mode(mode)
         self.out_filter = out_filter
         self.drain_timeout = drain_timeout
-        self._tees: list[tuple[TeeStream, Any]] = []
-        self._fds: _FdCapture | None = None
+        self._tees: list[TeeStream] = []
+        self._fds: FdCapture | None = None
         self._saved_writers: list[TextIO] = []
         self._captured: CapturedOutput | None = None
 
@@ -650,10 +272,11 @@ class _Capture:
                 if self.mode == "fd":
                     targets = self._start_fd(prev_out, prev_err)
                 # Tees append straight to the record (the hot path); _stop() cuts them off.
-                sync = self._fds if self._fds is not None and self._fds.drain else None
+                fds = self._fds
+                sync = fds if fds is not None and fds.can_drain else None
                 out = TeeStream(prev_out, targets[0], captured.push, ttys[0], sync)
                 err = TeeStream(prev_err, targets[1], captured.push, ttys[1], sync)
-                self._tees = [(out, prev_out), (err, prev_err)]
+                self._tees = [out, err]
                 sys.stdout, sys.stderr = out, err
                 _retarget_handlers({id(prev_out): out, id(prev_err): err})
                 _ACTIVE.add(self)
@@ -669,13 +292,32 @@ class _Capture:
         captured.push(text)
 
     def _start_fd(self, prev_out: Any, prev_err: Any) -> list[Any]:
+        """Move descriptors 1 and 2 onto pipes; return the streams the tees write to."""
         global _FORK_HOOK_SET
         flush_c_stdio()
-        targets, channels = [], []
+        compress = self.out_filter is apply_backspaces_and_linefeeds
+        targets: list[Any] = []
+        channels: list[Channel] = []
         try:
-            self._open_channels(prev_out, prev_err, targets, channels)
+            for fd, prev in ((1, prev_out), (2, prev_err)):
+                encoding = getattr(prev, "encoding", None) or "utf-8"
+                try:
+                    channel = Channel(fd, self._push_from_fd, encoding, compress)
+                except OSError as exc:  # descriptor not open (e.g. pythonw): sys-level only
+                    import warnings
+                    warnings.warn(f"expt: cannot capture file descriptor {fd} ({exc}); "
+                                  "recording Python-level output only", RuntimeWarning)
+                    targets.append(prev)
+                    continue
+                channels.append(channel)
+                if final_fd(prev) == fd:  # Python-level text bypasses the pipe: exact order
+                    writer = open_saved_writer(channel.saved, prev)
+                    self._saved_writers.append(writer)
+                    targets.append(rebase(prev, writer))
+                else:  # writing to prev does not reach fd: keep it as it is
+                    targets.append(prev)
             if channels:
-                self._fds = _FdCapture(channels)
+                self._fds = FdCapture(channels)
         except BaseException:
             if self._fds is None:
                 for channel in channels:
@@ -686,31 +328,11 @@ class _Capture:
             _FORK_HOOK_SET = True
         return targets
 
-    def _open_channels(self, prev_out: Any, prev_err: Any, targets: list, channels: list) -> None:
-        compress = self.out_filter is apply_backspaces_and_linefeeds
-        for fd, prev in ((1, prev_out), (2, prev_err)):
-            encoding = getattr(prev, "encoding", None) or "utf-8"
-            try:
-                channel = _Channel(fd, self._push_from_fd, encoding, compress)
-            except OSError as exc:  # descriptor not open (e.g. pythonw): sys-level only
-                import warnings
-                warnings.warn(f"expt: cannot capture file descriptor {fd} ({exc}); "
-                              "recording Python-level output only", RuntimeWarning)
-                targets.append(prev)
-                continue
-            channels.append(channel)
-            if _final_fd(prev) == fd:
-                writer = _open_saved(channel.saved, prev)
-                self._saved_writers.append(writer)
-                targets.append(_rebase(prev, writer))
-            else:  # writing to prev does not reach fd: keep it as it is
-                targets.append(prev)
-
     def __exit__(self, *exc_info: Any) -> None:
         if self.mode != "no":
             # Buffers that write into the descriptors go first (fd mode: into the pipes).
             # The tees' own targets are flushed after the pipes are drained, in _stop().
-            _flush(*(prev for _, prev in self._tees), sys.__stdout__, sys.__stderr__)
+            _flush(*(tee._orig for tee in self._tees), sys.__stdout__, sys.__stderr__)
             if self._fds is not None:
                 flush_c_stdio()
             with _sigint_deferred():
@@ -720,25 +342,23 @@ class _Capture:
     def _stop(self) -> None:
         """Restore streams, handlers and descriptors; wait for the readers."""
         _ACTIVE.discard(self)
-        for tee, _ in self._tees:
+        for tee in self._tees:
             tee._sync = None  # no more draining: the pipes are about to close
         if self._tees:
-            (out, prev_out), (err, prev_err) = self._tees
-            _retarget_handlers({id(out): prev_out, id(err): prev_err})
+            out, err = self._tees
+            _retarget_handlers({id(out): out._orig, id(err): err._orig})
             if sys.stdout is out:
-                sys.stdout = prev_out
+                sys.stdout = out._orig
             if sys.stderr is err:
-                sys.stderr = prev_err
+                sys.stderr = err._orig
         # Descriptor-level output first: it is already on its way, while Python-level text
         # may still sit in a buffer, to be written after it (as without capture).
         if self._fds is not None:
             self._fds.restore()
             self._fds.finish(self.drain_timeout)
-        for tee, prev in self._tees:  # stale references now write straight through
+        for tee in self._tees:  # stale references now write straight through
             _flush(tee._target)
-            tee._push = _discard
-            tee._target = prev if prev is not None else _NullStream()
-            tee._buffer = None
+            tee.detach()
         for writer in self._saved_writers:
             _flush(writer)
         if self._fds is not None:
@@ -748,6 +368,7 @@ class _Capture:
 
 
 def _isatty(stream: Any) -> bool:
+    """``stream.isatty()``, False where it cannot answer."""
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError, OSError):

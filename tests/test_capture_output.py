@@ -582,7 +582,8 @@ if st is not None:
     @given(events=_interleavings())
     def test_descriptor_lines_never_split_python_lines(events):
         """Any interleaving: Python text intact and in order, descriptor lines whole and in order."""
-        from expt.capture_output import CapturedOutput, _FdText
+        from expt.capture_output import CapturedOutput
+        from expt.fd_pipes import FdText
         cap = CapturedOutput("fd", out_filter=None)
         read, fd_lines = [], []
         for kind, text in events:
@@ -591,7 +592,7 @@ if st is not None:
             elif kind == "fd":
                 fd_lines.append(f"<{text}>")
                 cap.fd_pushed += 1
-                cap.push(_FdText(f"<{text}>\n"))
+                cap.push(FdText(f"<{text}>\n"))
             else:
                 read.append(cap.read_new())
         cap._close()
