@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SACRED_PY = os.environ.get("SACRED_PYTHON", "/tmp/sacred-venv/bin/python")
 sys.path.insert(0, str(ROOT))
+SACRED_PY = ""  # set in main(): tests.observers.conftest.sacred_mongo_python()
 
 WORKLOAD = r'''
 import json, sys, time
@@ -151,7 +151,10 @@ def main() -> None:
                         help="comma-separated run sizes (default 1000000,200000)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from tests.observers.conftest import free_port, start_server, stop_server
+    from tests.observers.conftest import free_port, sacred_mongo_python, start_server, stop_server
+
+    global SACRED_PY
+    SACRED_PY = str(sacred_mongo_python())
 
     port = free_port()
     pid = start_server(port)

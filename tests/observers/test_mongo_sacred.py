@@ -5,10 +5,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
+from tests.observers.conftest import sacred_mongo_python
 
 ROOT = Path(__file__).resolve().parents[2]
-SACRED_PY = Path("/tmp/sacred-venv/bin/python")
 
 EXPERIMENT = textwrap.dedent('''
     """Small experiment for both frameworks: python exp_small.py -m HOST:PORT:DB with lr=0.2"""
@@ -38,13 +37,6 @@ EXPERIMENT = textwrap.dedent('''
 ''')
 
 
-def _sacred_ready() -> bool:
-    if not SACRED_PY.exists():
-        return False
-    return subprocess.run([str(SACRED_PY), "-c", "import sacred, pymongo"],
-                          capture_output=True).returncode == 0
-
-
 def keys(doc: dict, *nested: str) -> dict:
     """Key sets of `doc` and of its nested dicts `nested` (our own meta.expt_uuid left out)."""
     out = {"": set(doc)}
@@ -53,13 +45,13 @@ def keys(doc: dict, *nested: str) -> dict:
     return out
 
 
-@pytest.mark.skipif(not _sacred_ready(), reason="Sacred 0.8.7 with pymongo not in /tmp/sacred-venv")
 def test_runs_and_metrics_documents_match_sacred(mongo_server, mongo_client, tmp_path):
     """Top-level, experiment, host and meta keys of runs, and keys of metrics docs, are Sacred's."""
+    sacred_python = sacred_mongo_python()  # a throwaway venv, made on first use
     (tmp_path / "exp_small.py").write_text(EXPERIMENT)
     host_port = mongo_server.url.split("//")[1]
     for python, env, db in ((sys.executable, {}, "cmp_expt"),
-                            (str(SACRED_PY), {"USE_SACRED": "1"}, "cmp_sacred")):
+                            (str(sacred_python), {"USE_SACRED": "1"}, "cmp_sacred")):
         res = subprocess.run([python, "exp_small.py", "-m", f"{host_port}:{db}", "with", "lr=0.2", "seed=5"],
                              cwd=tmp_path, capture_output=True, text=True,
                              env={**os.environ, "PYTHONPATH": str(ROOT), **env})
