@@ -52,7 +52,7 @@ def sacred_mongo_python() -> Path:
 
     for candidate in (os.environ.get("SACRED_PYTHON"), "/tmp/sacred-venv/bin/python"):
         if candidate and ready(candidate):
-            return Path(candidate)
+            return Path(os.path.abspath(candidate))  # not resolve(): keep the venv's symlink
     bench = Path(__file__).resolve().parents[2] / "bench"
     sys.path.insert(0, str(bench))
     try:
