@@ -35,7 +35,8 @@ def run_script(tmp_path, *args, env=None):
     (tmp_path / "train.py").write_text(SCRIPT)
     return subprocess.run([sys.executable, "train.py", *args], cwd=tmp_path, capture_output=True,
                           text=True, timeout=120,
-                          env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
+                          env={**os.environ, "PYTHONPATH": str(ROOT),
+                               "EXPT_JOURNAL_DIR": str(tmp_path / "journal"), **(env or {})})
 
 
 def test_command_line_m_flag_records_the_run(mongo_server, mongo_client, mongo_db_name, tmp_path):

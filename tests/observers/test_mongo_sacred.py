@@ -50,7 +50,7 @@ def test_runs_and_metrics_documents_match_sacred(mongo_server, mongo_client, tmp
     sacred_python = sacred_mongo_python()  # a throwaway venv, made on first use
     (tmp_path / "exp_small.py").write_text(EXPERIMENT)
     host_port = mongo_server.url.split("//")[1]
-    for python, env, db in ((sys.executable, {}, "cmp_expt"),
+    for python, env, db in ((sys.executable, {"EXPT_JOURNAL_DIR": str(tmp_path / "j")}, "cmp_expt"),
                             (str(sacred_python), {"USE_SACRED": "1"}, "cmp_sacred")):
         res = subprocess.run([python, "exp_small.py", "-m", f"{host_port}:{db}", "with", "lr=0.2", "seed=5"],
                              cwd=tmp_path, capture_output=True, text=True,
