@@ -130,6 +130,7 @@ class Run:
             self._dispatch.join()
             raise
         self.status = RUNNING
+        self.run_logger.info("Started run %s%s", self._label(), self._locations())
         try:
             with contextlib.ExitStack() as stack:
                 self._output = stack.enter_context(
@@ -153,6 +154,14 @@ class Run:
             self._dispatch.join()
         return self.result
 
+    def _label(self) -> str:
+        return "(unobserved)" if self._id is None else str(self._id)
+
+    def _locations(self) -> str:
+        """' -> runs/3' for observers that store the run in a folder (Sacred's ``dir``)."""
+        folders = [str(o.dir) for o in self.observers if isinstance(getattr(o, "dir", None), str)]
+        return " -> " + ", ".join(folders) if folders else ""
+
     def _stored_config(self) -> dict:
         """The config as observers store it: JSON-safe, credentials in URLs masked."""
         return redact_tree(to_safe(self.config))
@@ -175,6 +184,10 @@ class Run:
                         "interrupted_event": "interrupt_time"}[event]
             kwargs[time_arg] = self.stop_time
             self._emit(event, **kwargs)
+            elapsed = (self.stop_time - self.start_time).total_seconds()
+            level = logging.INFO if final_status == COMPLETED else logging.WARNING
+            self.run_logger.log(level, "Run %s %s after %.1f s", self._label(),
+                                final_status.lower(), elapsed)
 
     def _beat(self) -> None:
         """Send new metric points, new output, info and result to the observers."""
@@ -183,10 +196,19 @@ class Run:
         with self._emit_lock:
             if metrics:
                 self._dispatch.emit("log_metrics", metrics_by_name=metrics, info=self.info)
-            self._dispatch.emit("heartbeat_event", info=to_safe(self.info),
+            self._dispatch.emit("heartbeat_event", info=self._safe_info(),
                                 captured_out=Lazy(lambda: self.captured_out),
                                 output_delta=delta, beat_time=utcnow(),
                                 result=to_safe(self.result))
+
+    def _safe_info(self) -> dict:
+        """A JSON-safe copy of ``info``, taken while the main thread may be changing it."""
+        for _ in range(3):
+            try:
+                return to_safe(dict(self.info))
+            except RuntimeError:  # "dictionary changed size during iteration" in a nested dict
+                continue
+        return to_safe(dict(self.info))
 
     def _emit(self, event: str, **kwargs: Any) -> None:
         with self._emit_lock:
