@@ -23,7 +23,6 @@ Payloads:
 """
 from __future__ import annotations
 
-import difflib
 import inspect
 from datetime import datetime
 from typing import Any
@@ -97,9 +96,17 @@ def accepted_arguments(method) -> frozenset[str] | None:
                      if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 
+_checked_classes: set[type] = set()
+
+
 def check_observer(observer: object) -> None:
     """Refuse an observer with a method that looks like a misspelt event name."""
-    for attr in dir(type(observer)):
+    cls = type(observer)
+    if cls in _checked_classes:  # classes are checked once per process, not once per run
+        return
+    import difflib
+
+    for attr in dir(cls):
         if attr.startswith("_") or attr in EVENT_NAMES:
             continue
         looks_like_event = attr.endswith(("_event", "_events", "_metrics", "_metric")) \
@@ -113,3 +120,4 @@ def check_observer(observer: object) -> None:
             raise ObserverError(
                 f"{type(observer).__name__}.{attr} is not an event and would never be called."
                 f"{did_you_mean(close)}")
+    _checked_classes.add(cls)
