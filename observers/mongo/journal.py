@@ -64,16 +64,16 @@ class RunJournal:
         return self.dir / "files"
 
     def stage(self, src: str | os.PathLike, name: str) -> str:
-        """Keep a copy of `src` (a hard link when possible) until it is uploaded; return its path.
+        """Keep a copy of `src` until it is uploaded; return the copy's path.
 
-        The user may delete or rewrite the original right after ``add_artifact`` returns.
+        The user may delete or rewrite the original right after ``add_artifact`` returns
+        (``torch.save`` to the same name every epoch), so this is a real copy taken now (the
+        kernel's copy: ``shutil.copyfile`` uses ``sendfile``), never a hard link, which would
+        follow an in-place rewrite.
         """
         self.files_dir.mkdir(parents=True, exist_ok=True)
         dest = self.files_dir / name
-        try:
-            os.link(src, dest)
-        except OSError:
-            shutil.copyfile(src, dest)
+        shutil.copyfile(src, dest)
         return str(dest)
 
     def write(self, *, url: str, db_name: str, prefix: str, run_id: Any, ops: list[list]) -> None:

@@ -284,3 +284,22 @@ def test_sacred_constructor_spellings(mongo_server, tmp_path):
                          ({"collection": "my_runs"}, "collection_prefix")):
         with pytest.raises(ObserverError, match=hint):
             MongoObserver(mongo_server.url, **kwargs)
+
+
+def test_artifact_is_the_file_as_it_was_at_the_event(observer, mongo_client, mongo_db_name,
+                                                     tmp_path):
+    """Rewriting the artifact's file in place right after artifact_event does not change what
+    is stored (the file is copied at the event, as Sacred reads it at the event)."""
+    obs = observer()
+    rid = start(obs, str(tmp_path))
+    path = tmp_path / "model.pt"
+    for epoch in range(3):
+        with open(path, "wb") as f:  # same inode, truncated and rewritten, like torch.save
+            f.write(f"weights of epoch {epoch}".encode())
+        obs.artifact_event(f"model_{epoch}.pt", str(path))
+    obs.join()
+    db = mongo_client[mongo_db_name]
+    fs = gridfs.GridFS(db)
+    arts = db.runs.find_one({"_id": rid})["artifacts"]
+    assert [fs.get(a["file_id"]).read() for a in arts] == [
+        f"weights of epoch {e}".encode() for e in range(3)]
