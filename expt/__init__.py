@@ -1,6 +1,7 @@
 """expt: record every machine-learning experiment -- config, code, environment, output, metrics,
 artifacts, result. Sacred-compatible: ``from expt import Experiment``."""
 from .capture import CapturedFunction
+from .cli_option import cli_option
 from .config_scope import ConfigDict, ConfigScope
 from .errors import (
     ConfigError, ConfigKeyError, ExptError, MissingConfigError, NamedConfigNotFoundError,
@@ -17,5 +18,5 @@ __all__ = [
     "Experiment", "Ingredient", "Run", "RunObserver", "CapturedFunction", "ConfigScope",
     "ConfigDict", "ExptError", "ConfigError", "ConfigKeyError", "MissingConfigError",
     "NamedConfigNotFoundError", "ObserverError", "ReadOnlyConfigError",
-    "apply_backspaces_and_linefeeds",
+    "apply_backspaces_and_linefeeds", "cli_option",
 ]

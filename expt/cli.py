@@ -174,6 +174,10 @@ def _prepare(ex, invocation: Invocation):
         _enforce_clean(ex)
     run = ex._create_run(invocation.command, invocation.updates, invocation.named_configs,
                          None, None, opts)
+    for option in ex.additional_cli_options:
+        value = opts.get(option.flag)
+        if value not in (None, False):
+            option.apply(value, run)
     if opts.get("--print-config"):
         from .commands import print_config
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from . import dotted
 from .capture import CapturedFunction, readonly_config
-from .capture_output import DEFAULT_MODE
+from .capture_output import DEFAULT_MODE, check_mode
 from .commands import print_config, print_dependencies, print_named_configs_of, save_config
 from .config import resolve
 from .errors import CommandNotFoundError, ExptError, InteractiveModeError
@@ -170,7 +170,7 @@ class Experiment(Ingredient):
             host_info=get_host_info(self.host_env_vars, self.additional_host_info),
             meta_info=redact_tree(meta), command=command_name, logger=logger, run_id=options.get("id"),
             beat_interval=float(options.get("beat_interval") or self.beat_interval),
-            capture_mode=options.get("capture") or self.capture_mode or DEFAULT_MODE,
+            capture_mode=check_mode(options.get("capture") or self.capture_mode or DEFAULT_MODE),
             captured_out_filter=self.captured_out_filter,
             pre_run_hooks=[h for i in self.traverse_ingredients() for h in i.pre_run_hooks],
             post_run_hooks=[h for i in self.traverse_ingredients() for h in i.post_run_hooks],

@@ -15,9 +15,14 @@ import pytest
 SCRIPT = textwrap.dedent('''
     """A CLI test experiment."""
     import time
-    from expt import Experiment
+    from expt import Experiment, cli_option
 
-    ex = Experiment("clitest")
+    @cli_option("-o", "--owner", metavar="WHO")
+    def owner(value, run):
+        """Who started the run."""
+        run.info["owner"] = value
+
+    ex = Experiment("clitest", additional_cli_options=[owner])
 
     @ex.config
     def config():
@@ -103,7 +108,7 @@ def test_config_file_as_update(script, tmp_path):
     (("with", "bigg"), "Unknown named config 'bigg'. Did you mean 'big'?"),
     (("with", "missing.json"), "Config file 'missing.json' does not exist."),
     (("shwo",), "Unknown command 'shwo'. Did you mean 'show'?"),
-    (("--nmae", "x"), "Unknown option '--nmae'. Did you mean '--name'?"),
+    (("--nmae", "x"), "Unknown option '--nmae'. Did you mean '--name'"),
     (("-Z",), "Unknown option '-Z'"),
     (("-l", "LOUD"), "Unknown log level 'LOUD'"),
 ])
@@ -237,3 +242,81 @@ def test_sigint_ends_the_run_interrupted_with_exit_130(script, tmp_path):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert json.loads((runs / "1" / "run.json").read_text())["status"] == "INTERRUPTED"
+
+
+def test_experiment_options_appear_in_help_and_apply_to_the_run(script, tmp_path):
+    """A cli_option is listed in --help and its function changes the run."""
+    assert "--owner=WHO" in run_cli(script, "--help").stdout
+    result = run_cli(script, "--owner", "ana", "-F", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "runs" / "1" / "info.json").read_text())["owner"] == "ana"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("-C", "fs"), "Unknown capture mode 'fs'. Did you mean 'fd'?"),
+    (("-b", "often"), "--beat-interval needs a number of seconds, not 'often'"),
+    (("-s", "abc"), "--seed needs a whole number, not 'abc'"),
+])
+def test_bad_option_values_exit_2(script, args, message):
+    """Option values are checked with a clear message."""
+    result = run_cli(script, *args)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["no", "sys", "fd"])
+def test_capture_modes_record_as_asked(script, tmp_path, mode):
+    """-C no records no output; sys and fd record the printed line."""
+    runs = tmp_path / "runs"
+    assert run_cli(script, "-C", mode, "-F", str(runs)).returncode == 0
+    cout = (runs / "1" / "cout.txt")
+    text = cout.read_text() if cout.exists() else ""
+    assert ("main ran with lr 0.1" in text) == (mode != "no")
+
+
+def test_loglevel_debug_shows_debug_records(script):
+    """-l DEBUG lets expt's debug records through; the default shows INFO."""
+    quiet = run_cli(script, "-l", "WARNING")
+    assert "Started run" not in quiet.stderr
+    assert "Started run" in run_cli(script).stderr
+
+
+def test_queue_with_priority_records_it(script, tmp_path):
+    """-q -P 5 records a QUEUED run with its priority in meta."""
+    runs = tmp_path / "runs"
+    assert run_cli(script, "-q", "-P", "5", "-F", str(runs)).returncode == 0
+    run = json.loads((runs / "1" / "run.json").read_text())
+    assert run["status"] == "QUEUED"
+    assert run["meta"]["priority"] == "5"
+
+
+def test_pdb_opens_the_debugger_on_failure(script):
+    """-D starts pdb post-mortem; quitting it still exits 1."""
+    proc = subprocess.run([sys.executable, str(script), "fail", "-D"], input="q\n",
+                          capture_output=True, text=True, timeout=60, cwd=script.parent)
+    assert proc.returncode == 1
+    assert "(Pdb)" in proc.stdout
+
+
+def git(repo, *args):
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def test_enforce_clean_refuses_uncommitted_changes(script, tmp_path):
+    """-e runs in a clean repository and refuses with exit 2 when a tracked file changed."""
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=A", "add", script.name)
+    git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=A", "commit", "-q", "-m", "x")
+    assert run_cli(script, "-e").returncode == 0
+    script.write_text(script.read_text() + "\n# changed\n")
+    result = run_cli(script, "-e")
+    assert result.returncode == 2
+    assert "uncommitted changes" in result.stderr
+
+
+def test_enforce_clean_outside_git_is_an_error(script):
+    """-e outside a repository says why it refuses."""
+    result = run_cli(script, "-e")
+    assert result.returncode == 2
+    assert "needs a git repository" in result.stderr
