@@ -320,3 +320,43 @@ def test_enforce_clean_outside_git_is_an_error(script):
     result = run_cli(script, "-e")
     assert result.returncode == 2
     assert "needs a git repository" in result.stderr
+
+
+def test_git_commit_and_uncommitted_diff_are_recorded(script, tmp_path):
+    """A run in a repository with an uncommitted change stores the commit and the diff."""
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "remote", "add", "origin", "https://bob:s3cret@example.com/team/repo.git")
+    git(tmp_path, "add", script.name)
+    git(tmp_path, "-c", "user.email=a@b", "-c", "user.name=A", "commit", "-q", "-m", "x")
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=tmp_path, capture_output=True,
+                            text=True).stdout.strip()
+    script.write_text(script.read_text() + "\n# an uncommitted change\n")
+    assert run_cli(script, "-F", str(tmp_path / "runs")).returncode == 0
+    repo = json.loads((tmp_path / "runs" / "1" / "run.json").read_text())[
+        "experiment"]["repositories"][0]
+    assert repo["commit"] == commit
+    assert repo["dirty"] is True
+    assert "+# an uncommitted change" in repo["diff"]
+    assert repo["url"] == "https://***@example.com/team/repo.git"
+
+
+def test_root_logger_untouched_and_run_logger_named_after_experiment(tmp_path):
+    """The command line leaves the root logger alone; _log is 'expt.<experiment name>'."""
+    script = tmp_path / "logs.py"
+    script.write_text(textwrap.dedent('''
+        import logging
+        from expt import Experiment
+        ex = Experiment("logdemo")
+
+        @ex.automain
+        def main(_log):
+            print(len(logging.getLogger().handlers), logging.getLogger().level)
+            print(_log.name)
+            _log.info("hello from the run")
+    '''))
+    result = run_cli(script)
+    assert result.returncode == 0, result.stderr
+    handlers, level = result.stdout.splitlines()[0].split()
+    assert handlers == "0" and level == str(30)
+    assert result.stdout.splitlines()[1].startswith("expt.logdemo")
+    assert "hello from the run" in result.stderr
