@@ -27,7 +27,6 @@ import os
 import sys
 import threading
 import uuid
-from datetime import datetime
 from typing import Any
 
 from expt.errors import ObserverError

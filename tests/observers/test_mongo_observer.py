@@ -1,5 +1,4 @@
 """MongoObserver against the real test server: every field of runs, metrics and GridFS files."""
-import os
 
 import gridfs
 import pytest

@@ -47,7 +47,6 @@ def test_server_restart_mid_run_loses_nothing(tmp_path):
         text = drive(obs, 20, 1000)
         stopper = threading.Thread(target=stop_server, args=(pid,))
         stopper.start()
-        t0 = time.monotonic()
         slowest = 0.0
         for b in range(20, 60):  # keeps logging while the server is down
             t = time.monotonic()
