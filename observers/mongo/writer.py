@@ -22,7 +22,7 @@ from typing import Any, Callable
 from . import ops as ops_mod
 
 log = logging.getLogger("observers.mongo")
-COALESCE_WINDOW = 2000  # how far ahead in the queue ops are merged
+COALESCE_WINDOW = 256  # how far ahead ops are merged (the scan holds the queue lock)
 
 
 def _fold(earlier: dict, later: dict) -> dict | None:
