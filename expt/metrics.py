@@ -1,10 +1,18 @@
-"""The in-memory buffer behind ``log_scalar``: cheap appends, drained by the heartbeat."""
+"""The in-memory buffer behind ``log_scalar``: cheap appends, drained by the heartbeat.
+
+Timestamps are naive UTC datetimes with millisecond resolution (what MongoDB stores): points
+logged within the same millisecond share one datetime object, which makes draining a million
+points about ten times cheaper than converting each time stamp.
+"""
 from __future__ import annotations
 
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime, timedelta
 from time import time
 from typing import Any
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 class MetricsBuffer:
@@ -25,15 +33,18 @@ class MetricsBuffer:
         """The points logged since the last drain, as Sacred's ``metrics_by_name``."""
         by_name: dict[str, dict[str, list]] = {}
         popleft = self._points.popleft
+        last_ms, when = None, None
         for _ in range(len(self._points)):  # deque.popleft is atomic: appends may go on
             name, step, value, stamp = popleft()
+            ms = int(stamp * 1000)
+            if ms != last_ms:
+                last_ms, when = ms, _EPOCH + timedelta(milliseconds=ms)
             series = by_name.get(name)
             if series is None:
                 series = by_name[name] = {"steps": [], "values": [], "timestamps": []}
             series["steps"].append(_number(step))  # steps from np.arange are numpy ints
             series["values"].append(_number(value))
-            series["timestamps"].append(
-                datetime.fromtimestamp(stamp, timezone.utc).replace(tzinfo=None))
+            series["timestamps"].append(when)
         return by_name
 
     def __len__(self) -> int:
