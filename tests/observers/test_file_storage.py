@@ -556,6 +556,7 @@ def test_concurrent_processes_get_distinct_complete_runs(tmp_path):
     """8 processes x 25 runs started at once give 200 distinct, complete, valid run folders."""
     store = tmp_path / "runs"
     n_procs, n_runs = 8, 25
+    make_ex_info(tmp_path)  # write the source once, before the workers read it concurrently
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(n_procs), ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(str(store), str(tmp_path), n_runs, barrier,
