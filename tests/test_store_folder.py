@@ -1,0 +1,275 @@
+"""The folder store read API on runs written by real experiment processes (-F)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import expt
+from expt.filters import FilterError
+from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
+                        RunNotFoundError, StoreNotFoundError, open_store)
+from observers.file_storage import UnsafePathError
+from observers.file_storage.store import FolderStore
+
+sys.path.insert(0, os.path.dirname(__file__))
+from store_fixtures import make_runs, run_experiment, write_experiment  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def store_dir(tmp_path_factory) -> Path:
+    return make_runs(tmp_path_factory.mktemp("store"))
+
+
+@pytest.fixture
+def store(store_dir):
+    return open_store(str(store_dir))
+
+
+@pytest.fixture
+def own_store(tmp_path):
+    """A store this test may change."""
+    return open_store(str(make_runs(tmp_path)))
+
+
+def test_open_store_finds_the_folder_backend_by_entry_point(store):
+    """open_store on a folder gives the FolderStore registered in expt.stores."""
+    assert isinstance(store, FolderStore)
+    assert [r.id for r in store.runs()] == [1, 2, 3, 4]
+
+
+def test_missing_folder_is_a_clear_error(store_dir):
+    """A location that does not exist names itself and the nearest folder."""
+    with pytest.raises(StoreNotFoundError, match="No run folder .*Did you mean 'runs'"):
+        open_store(str(store_dir.parent / "rnus"))
+
+
+def test_unknown_run_id_suggests_existing_ids(store):
+    """get() of a missing run raises RunNotFoundError naming the id."""
+    with pytest.raises(RunNotFoundError, match="No run 9"):
+        store.get(9)
+    with pytest.raises(RunNotFoundError):
+        store.get("../2")  # never a path outside the store
+
+
+def test_record_fields(store):
+    """config, meta, host, experiment, status, result, output and sources are read back."""
+    run = store.get(3)
+    assert run.config["num_leaves"] == 63 and run.config["lr"] == 0.05
+    assert run.meta["comment"] == "big trees" and run.meta["command"] == "main"
+    assert run.host["hostname"] == os.uname().nodename
+    assert run.experiment["name"] == "train" and run.command == "main"
+    assert run.status == "COMPLETED" and run.result == pytest.approx(63 * 0.05)
+    assert run.captured_out.splitlines()[:2] == ["step 0", "step 1"]
+    assert run.start_time <= run.stop_time and run.duration >= 0
+    assert run.sources == ["train.py"]
+    assert 'Experiment("train")' in run.read_source("train.py")
+    assert run.info == {} or isinstance(run.info, dict)
+
+
+def test_failed_run_has_its_trace(store):
+    """A failed run has status FAILED and the traceback."""
+    run = store.get(4)
+    assert run.status == "FAILED" and "ValueError: boom" in "".join(run.fail_trace)
+
+
+def test_metrics_as_numpy_arrays(store):
+    """run.metrics[name] gives steps, values and timestamps as numpy arrays."""
+    run = store.get(2)
+    assert sorted(run.metrics) == ["train.loss", "valid.l2"]
+    series = run.metrics["valid.l2"]
+    assert series.steps.tolist() == [0, 1, 2, 3, 4]
+    assert series.values.tolist() == [5000.0 - 400 * i for i in range(5)]
+    assert series.timestamps.dtype == np.dtype("datetime64[us]") and len(series.timestamps) == 5
+    frame = series.to_frame()
+    assert list(frame.columns) == ["step", "value", "timestamp"] and len(frame) == 5
+    assert run.metric_summary["valid.l2"] == {"last": 3400.0, "min": 3400.0, "max": 5000.0,
+                                              "count": 5}
+
+
+def test_unknown_metric_suggests_the_nearest(store):
+    """A misspelt metric name is a NotInRunError with a suggestion."""
+    with pytest.raises(NotInRunError, match="Did you mean 'valid.l2'"):
+        store.get(1).metrics["valid.l3"]
+
+
+@pytest.mark.parametrize("text, ids", [
+    ("status=COMPLETED", [1, 2, 3]),
+    ("status=FAILED", [4]),
+    ("config.num_leaves>=40", [2, 3]),
+    ("metrics.valid.l2.last<3000", [3]),
+    ("metrics.valid.l2.max>=5000 and config.crash=true", [4]),
+    ("comment~big", [3]),
+    ("start_time>=2000-01-01 and not config.num_leaves=31", [2, 3]),
+    ("start_time<2000-01-01", []),
+    ("experiment=train and (config.lr<0.1 or status=FAILED)", [3, 4]),
+    ("result>3.5", [2]),
+])
+def test_filters(store, text, ids):
+    """Filters on status, config, metrics, comment, times and result select the right runs."""
+    assert [r.id for r in store.runs(text)] == ids
+
+
+def test_misspelt_config_field_is_an_error(store):
+    """A config field that no run has is reported with the nearest existing one."""
+    with pytest.raises(FilterError) as info:
+        store.runs("config.num_leafs>=40")
+    assert info.value.suggestions[0] == "config.num_leaves"
+
+
+def test_order_by_and_limit(store):
+    """order_by sorts by any filter field ('-' descends); limit cuts the list."""
+    assert [r.id for r in store.runs(order_by="-config.num_leaves")] == [3, 2, 1, 4]
+    assert [r.id for r in store.runs(order_by=["status", "-id"], limit=2)] == [3, 2]
+    assert [r.id for r in store.runs(order_by="metrics.valid.l2.last")] == [3, 2, 1, 4]
+
+
+def test_to_frame(store):
+    """to_frame: one row per run with id, status, flattened config, last metric values, result."""
+    frame = store.runs().to_frame()
+    assert frame.shape[0] == 4
+    for column in ("id", "experiment", "status", "start_time", "stop_time", "duration",
+                   "config.num_leaves", "config.lr", "metrics.valid.l2", "metrics.train.loss",
+                   "result"):
+        assert column in frame.columns
+    assert frame.loc[3, "config.num_leaves"] == 63
+    assert frame.loc[3, "metrics.valid.l2"] == 5000.0 - 630 * 4
+    assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["FAILED"]
+
+
+def test_to_frame_without_pandas_names_the_extra(store_dir):
+    """Without pandas, to_frame raises ImportError naming the 'pandas' extra."""
+    code = ("import sys; sys.modules['pandas'] = None; import expt\n"
+            f"try:\n    expt.open_store({str(store_dir)!r}).runs().to_frame()\n"
+            "except ImportError as e:\n    print(e)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert 'pip install "expt[pandas]"' in out
+
+
+def test_artifacts_list_open_download(store, tmp_path):
+    """Artifacts are listed, opened as binary files and downloaded."""
+    arts = store.get(2).artifacts
+    assert arts.names() == ["model.txt"]
+    with arts.open("model.txt") as f:
+        assert f.read() == b"model of 40"
+    dest = arts.download("model.txt", tmp_path)
+    assert Path(dest).read_bytes() == b"model of 40" and Path(dest).parent == tmp_path
+    with pytest.raises(NotInRunError, match="Did you mean 'model.txt'"):
+        arts.open("modle.txt")
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "../1/run.json"])
+def test_artifact_paths_cannot_leave_the_run_folder(store, name):
+    """Names that would read outside the run folder are refused."""
+    with pytest.raises(UnsafePathError):
+        store.get(2).artifacts.open(name)
+
+
+def test_listed_artifact_that_is_a_link_outside_is_refused(own_store):
+    """A listed artifact whose file is a symbolic link out of the run folder is refused."""
+    run_dir = Path(own_store.root) / "2"
+    (run_dir / "model.txt").unlink()
+    os.symlink("/etc/hostname", run_dir / "model.txt")
+    with pytest.raises(UnsafePathError, match="outside"):
+        own_store.get(2).artifacts.open("model.txt")
+
+
+def test_tags_and_notes_where_omniboard_keeps_them(own_store):
+    """add_tag/set_note write omniboard.tags/omniboard.notes in run.json; filters see them."""
+    run = own_store.get(1)
+    run.add_tag("best")
+    run.add_tag("v2")
+    run.add_tag("best")
+    run.set_note("fast and good")
+    doc = json.loads((Path(own_store.root) / "1" / "run.json").read_text())
+    assert doc["omniboard"] == {"tags": ["best", "v2"], "notes": "fast and good"}
+    assert doc["status"] == "COMPLETED"  # the rest of the document is kept
+    fresh = open_store(own_store.root)
+    assert fresh.get(1).tags == ["best", "v2"] and fresh.get(1).note == "fast and good"
+    assert [r.id for r in fresh.runs("tags=best")] == [1]
+    fresh.get(1).remove_tag("best")
+    assert open_store(own_store.root).get(1).tags == ["v2"]
+
+
+def test_delete_removes_the_run_and_keeps_shared_sources(own_store):
+    """delete() removes the run folder; other runs and _sources stay."""
+    own_store.get(2).delete()
+    assert [r.id for r in own_store.runs()] == [1, 3, 4]
+    assert not (Path(own_store.root) / "2").exists()
+    assert os.listdir(Path(own_store.root) / "_sources")
+    with pytest.raises(RunNotFoundError):
+        own_store.get(2)
+    assert "Experiment" in own_store.get(1).read_source("train.py")
+
+
+def test_get_run_by_reference(store_dir, monkeypatch):
+    """expt.get_run opens one run from a runs/3 reference."""
+    monkeypatch.chdir(store_dir.parent)
+    run = expt.get_run("runs/3")
+    assert run.id == 3 and run.ref == "runs/3" and run.config["num_leaves"] == 63
+
+
+def test_two_million_point_series_round_trip(tmp_path):
+    """A 2,000,000-point series written by a real run is read back complete and in order."""
+    script = tmp_path / "long.py"
+    script.write_text(
+        "from expt import Experiment\nex = Experiment('long')\n"
+        "@ex.automain\ndef main(_run):\n"
+        "    for i in range(2_000_000):\n        _run.log_scalar('loss', i * 0.5)\n")
+    subprocess.run([sys.executable, str(script), "-F", str(tmp_path / "runs")], check=True,
+                   capture_output=True, timeout=300)
+    series = open_store(str(tmp_path / "runs")).get(1).metrics["loss"]
+    assert len(series) == 2_000_000
+    assert np.array_equal(series.steps, np.arange(2_000_000))
+    assert np.array_equal(series.values, np.arange(2_000_000) * 0.5)
+    assert len(series.timestamps) == 2_000_000
+
+
+def test_beat_interval_is_read_from_the_run(store):
+    """The heartbeat interval comes from meta (default 10 s when the run did not set it)."""
+    assert store.get(1).beat_interval == 10.0
+
+
+def test_killed_run_becomes_probably_dead(tmp_path):
+    """A run whose process was killed with SIGKILL turns from RUNNING into PROBABLY_DEAD."""
+    script = write_experiment(tmp_path)
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, str(script), "-F", str(runs), "-b", "0.2", "with",
+                             "n=1000", "sleep=0.05"], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        run = None
+        while time.monotonic() < deadline:
+            if (runs / "1" / "run.json").exists():
+                run = open_store(str(runs)).get(1)
+                if run.heartbeat is not None:
+                    break
+            time.sleep(0.05)
+        assert run is not None and run.heartbeat is not None, "the run never beat"
+        assert run.beat_interval == 0.2 and run.status == "RUNNING"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    limit = DEAD_AFTER_BEATS * 0.2 + DEAD_SLACK_SECONDS
+    deadline = time.monotonic() + limit + 5
+    while open_store(str(runs)).get(1).status != PROBABLY_DEAD and time.monotonic() < deadline:
+        time.sleep(0.1)
+    run = open_store(str(runs)).get(1)
+    assert run.status == PROBABLY_DEAD and run.stored_status == "RUNNING"
+    assert [r.id for r in open_store(str(runs)).runs("status=PROBABLY_DEAD")] == [1]
+    assert open_store(str(runs)).runs("status=RUNNING") == []
+
+
+def test_import_expt_stays_lean():
+    """import expt loads neither the store modules, numpy, pandas nor observers."""
+    code = ("import sys, expt\n"
+            "print([m for m in ('expt.store', 'expt.filters', 'numpy', 'pandas', 'observers')"
+            " if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    assert out.strip() == "[]"
