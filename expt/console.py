@@ -69,7 +69,7 @@ def sparkline(values: Sequence, width: int = 24) -> str:
         return ""
     lo, hi = min(nums), max(nums)
     span = (hi - lo) or 1
-    return "".join(SPARKS[int((v - lo) / span * (len(SPARKS) - 1))] for v in nums)
+    return "".join(SPARKS[round((v - lo) / span * (len(SPARKS) - 1))] for v in nums)
 
 
 def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:

@@ -1,0 +1,198 @@
+"""The `expt` command, run as a real program on runs written by real experiment processes."""
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from store_fixtures import make_runs, write_experiment  # noqa: E402
+
+EXPT = str(Path(sys.executable).parent / "expt")
+
+
+def expt(*args: str, cwd: Path, stdin: str = "", columns: int = 200
+         ) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": str(columns)}
+    return subprocess.run([EXPT, *args], cwd=cwd, input=stdin, capture_output=True, text=True,
+                          timeout=60, env=env)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory) -> Path:
+    """A folder holding runs/ with runs 1-4 (see store_fixtures.make_runs)."""
+    folder = tmp_path_factory.mktemp("console")
+    make_runs(folder)
+    return folder
+
+
+@pytest.fixture
+def own_home(tmp_path) -> Path:
+    make_runs(tmp_path)
+    return tmp_path
+
+
+def table_rows(out: str) -> list[list[str]]:
+    return [line.split() for line in out.strip().splitlines()]
+
+
+def test_ls_table(home):
+    """ls prints a header and one row per run with id, experiment, status and metrics."""
+    proc = expt("ls", "runs", cwd=home)
+    assert proc.returncode == 0, proc.stderr
+    rows = table_rows(proc.stdout)
+    assert rows[0][:5] == ["id", "experiment", "status", "start_time", "duration"]
+    assert "valid.l2" in rows[0] and "num_leaves" in rows[0]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    assert [r[2] for r in rows[1:]] == ["COMPLETED"] * 3 + ["FAILED"]
+
+
+def test_ls_filter_sort_columns(home):
+    """A filter selects runs, --sort orders them, --columns chooses the columns."""
+    proc = expt("ls", "runs", "status=COMPLETED", "and", "config.num_leaves>=40",
+                "--sort=-config.num_leaves", "--columns", "id,config.num_leaves,metrics.valid.l2",
+                cwd=home)
+    assert proc.returncode == 0, proc.stderr
+    assert table_rows(proc.stdout) == [["id", "num_leaves", "valid.l2"], ["3", "63", "2480"],
+                                       ["2", "40", "3400"]]
+
+
+def test_ls_json_and_csv(home):
+    """--json and --csv give every column for scripts."""
+    data = json.loads(expt("ls", "runs", "metrics.valid.l2.last<3000", "--json", cwd=home).stdout)
+    assert [d["id"] for d in data] == [3]
+    assert data[0]["config.num_leaves"] == 63 and data[0]["metrics.valid.l2"] == 2480.0
+    assert data[0]["status"] == "COMPLETED" and data[0]["start_time"].startswith("20")
+    rows = list(csv.DictReader(io.StringIO(expt("ls", "runs", "--csv", cwd=home).stdout)))
+    assert [r["id"] for r in rows] == ["1", "2", "3", "4"] and rows[1]["config.num_leaves"] == "40"
+
+
+def test_ls_fits_a_narrow_terminal(home):
+    """In a 60-column terminal no line is wider; the hidden columns are named."""
+    proc = expt("ls", "runs", cwd=home, columns=60)
+    lines = proc.stdout.splitlines()
+    assert all(len(line) <= 60 for line in lines[:-1])
+    assert lines[-1].startswith("(") and "more columns" in lines[-1]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ls", "runs", "stauts=COMPLETED"], "Did you mean 'status'"),
+    (["ls", "runs", "config.num_leaves", "=>", "3"], "Did you mean '>='"),
+    (["ls", "runs", "config.num_leafs>=3"], "Did you mean 'config.num_leaves'"),
+    (["ls", "runs", "--columns", "id,stauts"], "Unknown column 'stauts'. Did you mean 'status'"),
+    (["ls", "rnus"], "No run folder 'rnus'"),
+    (["show", "runs"], "Did you mean 'runs/1'"),
+    (["show", "runs/99"], "No run 99 in runs"),
+    (["show", "mongdb://localhost/db#1"], "Did you mean 'mongodb://localhost/db'"),
+    (["show", "mongodb://localhost/db"], "needs '#ID'"),
+    (["artifacts", "runs/2", "../../etc/passwd"], "Refusing artifact name '../../etc/passwd'"),
+    (["artifacts", "runs/2", "modle.txt"], "Did you mean 'model.txt'"),
+])
+def test_user_mistakes_exit_2_with_one_message(home, args, message):
+    """Bad filters, run references, columns and names: exit 2, a message, no traceback."""
+    proc = expt(*args, cwd=home)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"expt {args[0]}: ")
+
+
+def test_show(home):
+    """show prints status, config with command-line entries starred, metrics, artifacts."""
+    out = expt("show", "runs/2", cwd=home).stdout
+    assert out.startswith("Run runs/2  train  COMPLETED")
+    assert "* num_leaves = 40" in out and "  lr = 0.1" in out
+    line = next(line for line in out.splitlines() if line.strip().startswith("valid.l2"))
+    assert line.split()[:5] == ["valid.l2", "5", "3400", "3400", "5000"]
+    assert line.split()[5] == "█▆▅▃▁"  # evenly falling, rounded to 8 levels
+    assert "Artifacts:\n  model.txt" in out
+
+
+def test_show_failed_run_has_the_trace(home):
+    """show on a failed run prints its traceback."""
+    out = expt("show", "runs/4", cwd=home).stdout
+    assert "FAILED" in out and "ValueError: boom" in out
+
+
+def test_compare_hides_equal_entries_unless_all(home, tmp_path):
+    """compare shows differing config entries, final metrics, and --plot writes a PNG."""
+    proc = expt("compare", "runs/1", "runs/3", "--plot", str(tmp_path / "c.png"), cwd=home)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    rows = {r[0]: r[1:] for r in table_rows(out) if r}
+    assert rows["num_leaves"] == ["31", "63"] and rows["lr"] == ["0.1", "0.05"]
+    assert "n" not in rows and rows["valid.l2"] == ["3760", "2480"]
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows_all = {r[0]: r[1:] for r in table_rows(expt("compare", "runs/1", "runs/3", "--all",
+                                                     cwd=home).stdout) if r}
+    assert rows_all["n"] == ["5", "5"]
+
+
+def test_artifacts_list_and_download(home, tmp_path):
+    """artifacts lists names; with NAME and -o it downloads the file."""
+    assert expt("artifacts", "runs/2", cwd=home).stdout.split() == ["model.txt"]
+    proc = expt("artifacts", "runs/2", "model.txt", "-o", str(tmp_path / "m.txt"), cwd=home)
+    assert proc.returncode == 0 and (tmp_path / "m.txt").read_text() == "model of 40"
+
+
+def test_logs(home):
+    """logs prints the captured output."""
+    assert expt("logs", "runs/1", cwd=home).stdout == "".join(f"step {i}\n" for i in range(5))
+
+
+def test_logs_follow_a_live_run(tmp_path):
+    """logs --follow prints output as a live run writes it and stops when the run ends."""
+    script = write_experiment(tmp_path)
+    proc = subprocess.Popen([sys.executable, str(script), "-F", "runs", "-b", "0.1", "with",
+                             "n=20", "sleep=0.1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "runs" / "1" / "cout.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        follow = expt("logs", "runs/1", "--follow", cwd=tmp_path)
+        assert proc.poll() is not None or proc.wait(5) == 0  # follow ended with the run
+    finally:
+        proc.kill()
+    assert follow.returncode == 0
+    assert follow.stdout == "".join(f"step {i}\n" for i in range(20))
+
+
+def test_rm_asks_first(own_home):
+    """rm asks for confirmation: 'n' keeps the runs (exit 1), 'y' or --yes deletes them."""
+    proc = expt("rm", "runs/1", "runs/2", cwd=own_home, stdin="n\n")
+    assert proc.returncode == 1 and "Nothing deleted" in proc.stdout
+    assert (own_home / "runs" / "1").exists()
+    proc = expt("rm", "runs/1", "runs/2", cwd=own_home, stdin="y\n")
+    assert proc.returncode == 0 and "Deleted 2 run(s)" in proc.stdout
+    assert expt("rm", "runs/3", "--yes", cwd=own_home).returncode == 0
+    assert sorted(os.listdir(own_home / "runs")) == ["4", "_sources"]
+
+
+def test_tag(own_home):
+    """tag adds a tag to omniboard.tags and --remove removes it."""
+    assert expt("tag", "runs/1", "best", cwd=own_home).stdout.strip() == "runs/1 tags: best"
+    doc = json.loads((own_home / "runs" / "1" / "run.json").read_text())
+    assert doc["omniboard"]["tags"] == ["best"]
+    assert expt("ls", "runs", "tags=best", "--columns", "id", cwd=own_home).stdout.split() == \
+        ["id", "1"]
+    expt("tag", "runs/1", "best", "--remove", cwd=own_home)
+    assert json.loads((own_home / "runs" / "1" / "run.json").read_text())["omniboard"]["tags"] == []
+
+
+@pytest.mark.parametrize("command", ["ls", "show", "compare", "artifacts", "logs", "rm", "tag"])
+def test_help_on_each_subcommand(home, command):
+    """Every subcommand has --help."""
+    proc = expt(command, "--help", cwd=home)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: expt {command}")
+
+
+def test_sync_is_dispatched_through_the_entry_point(home):
+    """expt sync reaches the command registered under 'sync' in expt.commands."""
+    proc = expt("sync", "--help", cwd=home)
+    assert proc.returncode == 0 and proc.stdout.startswith("usage: expt sync")
+    assert "sync" in expt("--help", cwd=home).stdout
