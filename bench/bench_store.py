@@ -1,0 +1,147 @@
+"""Reading runs back from a folder store: listing with filters, and one long metric series.
+
+Usage: .venv/bin/python bench/bench_store.py [--runs 10000] [--points 1000000] [--repeat 5]
+
+Workloads (targets from issue 6, medians of --repeat timings, each in a fresh FolderStore):
+  list     store.runs("config.num_leaves>=40 and metrics.valid.l2.last<3000") over --runs
+           runs (each with a config, a 100-point metric and a 20-point one): target < 2 s
+  series   store.get(1).metrics["loss"] with .steps and .values for a --points series:
+           target < 1 s; .timestamps (ISO strings parsed to datetime64) reported apart
+  floor    json.loads of every run.json, config.json and metrics.json: the cost of reading
+           the files at all, to see what the store adds
+
+The runs are written by FileStorageObserver through its event methods (the files a real run
+writes), once, into a temporary folder that is removed at the end. No Sacred comparison:
+Sacred has no read API for its file store.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from expt.store import open_store  # noqa: E402
+from observers.file_storage import FileStorageObserver  # noqa: E402
+
+FILTER = "config.num_leaves>=40 and metrics.valid.l2.last<3000"
+T0 = datetime(2026, 11, 1)
+
+
+def write_runs(root: str, n_runs: int) -> None:
+    src = os.path.join(root, "train.py")
+    with open(src, "w") as f:
+        f.write("x = 1\n")
+    ex_info = {"name": "train", "base_dir": root, "sources": [["train.py", "0"]],
+               "dependencies": [], "repositories": [], "mainfile": "train.py"}
+    obs = FileStorageObserver(os.path.join(root, "runs"))
+    for i in range(n_runs):
+        leaves = 10 + i % 100
+        obs.started_event(ex_info=ex_info, command="main", host_info={"hostname": "h"},
+                          start_time=T0, config={"num_leaves": leaves, "lr": 0.1, "seed": i},
+                          meta_info={"command": "main"}, _id=None)
+        steps = list(range(100))
+        obs.log_metrics(metrics_by_name={
+            "valid.l2": {"steps": steps, "values": [5000.0 - leaves * s for s in steps],
+                         "timestamps": [T0 + timedelta(seconds=s) for s in steps]},
+            "train.loss": {"steps": steps[:20], "values": [1.0 / (s + 1) for s in steps[:20]],
+                           "timestamps": [T0] * 20}}, info={})
+        obs.heartbeat_event(info={}, captured_out="done\n", beat_time=T0, result=None)
+        obs.completed_event(stop_time=T0 + timedelta(seconds=5), result=leaves)
+
+
+def write_series(root: str, points: int) -> str:
+    obs = FileStorageObserver(os.path.join(root, "long"))
+    obs.started_event(ex_info={"name": "long", "base_dir": root, "sources": []},
+                      command="main", host_info={}, start_time=T0, config={},
+                      meta_info={}, _id=None)
+    batch = 100_000
+    for start in range(0, points, batch):
+        steps = list(range(start, min(points, start + batch)))
+        obs.log_metrics(metrics_by_name={"loss": {
+            "steps": steps, "values": [1.0 / (s + 1) for s in steps],
+            "timestamps": [T0 + timedelta(microseconds=s) for s in steps]}}, info={})
+    obs.completed_event(stop_time=T0, result=None)
+    return os.path.join(root, "long")
+
+
+def timed(func, repeat: int) -> tuple[float, object]:
+    times, value = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        value = func()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), value
+
+
+def floor(runs_dir: str) -> int:
+    n = 0
+    for entry in os.scandir(runs_dir):
+        if entry.name.isdigit():
+            for name in ("run.json", "config.json", "metrics.json"):
+                with open(os.path.join(entry.path, name), "rb") as f:
+                    json.loads(f.read())
+            n += 1
+    return n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    root = tempfile.mkdtemp(prefix="bench_store_")
+    try:
+        t = time.perf_counter()
+        write_runs(root, args.runs)
+        long_dir = write_series(root, args.points)
+        print(f"wrote {args.runs:,} runs and a {args.points:,}-point series in "
+              f"{time.perf_counter() - t:.1f} s")
+        runs_dir = os.path.join(root, "runs")
+        list_s, found = timed(lambda: open_store(runs_dir).runs(FILTER), args.repeat)
+        expected = sum(1 for i in range(args.runs)
+                       if 10 + i % 100 >= 40 and 5000.0 - (10 + i % 100) * 99 < 3000)
+        assert len(found) == expected, (len(found), expected)
+        all_s, everything = timed(lambda: open_store(runs_dir).runs(), args.repeat)
+        floor_s, _ = timed(lambda: floor(runs_dir), args.repeat)
+
+        def series():
+            s = open_store(long_dir).get(1).metrics["loss"]
+            return s, s.steps, s.values
+
+        series_s, (s, steps, values) = timed(series, args.repeat)
+        assert len(values) == args.points and steps[-1] == args.points - 1
+        def timestamps():
+            s.__dict__.pop("timestamps", None)  # drop the cached array: parse again
+            return s.timestamps
+
+        ts_s, ts = timed(timestamps, args.repeat)
+        assert len(ts) == args.points
+        rows = [
+            (f"list {args.runs:,} runs, config+metric filter ({len(found):,} match)", list_s, 2.0),
+            (f"list {args.runs:,} runs, no filter", all_s, None),
+            (f"floor: json.loads of run/config/metrics.json x {args.runs:,}", floor_s, None),
+            (f"run.metrics: {args.points:,}-point series, steps+values", series_s, 1.0),
+            (f"  .timestamps of it (ISO -> datetime64)", ts_s, None),
+        ]
+        ok = True
+        for name, seconds, target in rows:
+            verdict = "" if target is None else ("  (target < %.0f s: %s)" % (
+                target, "met" if seconds < target else "MISSED"))
+            ok &= target is None or seconds < target
+            print(f"{name:62s} {seconds:7.3f} s{verdict}")
+        return 0 if ok else 1
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
