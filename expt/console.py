@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ls", help="list runs", description="List the runs at LOCATION.")
     p.add_argument("location", help="run folder or MongoDB URL")
     p.add_argument("filter", nargs="*", help="e.g. status=COMPLETED and config.lr<0.1")
-    p.add_argument("--sort", action="append", help="field to sort by (-field: descending)")
+    p.add_argument("--sort", action="append", help="field to sort by, repeatable; --sort=-field sorts descending")
     p.add_argument("--columns", help="comma-separated columns, e.g. id,status,config.lr")
     p.add_argument("--limit", type=int)
     fmt_group = p.add_mutually_exclusive_group()

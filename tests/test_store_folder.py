@@ -179,6 +179,18 @@ def test_listed_artifact_that_is_a_link_outside_is_refused(own_store):
         own_store.get(2).artifacts.open("model.txt")
 
 
+def test_source_paths_cannot_leave_the_store(own_store):
+    """A run.json whose source path points outside the store is refused on read."""
+    path = Path(own_store.root) / "1" / "run.json"
+    doc = json.loads(path.read_text())
+    doc["experiment"]["sources"] = [["train.py", "../../../../etc/passwd"]]
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UnsafePathError, match="outside"):
+        own_store.get(1).read_source("train.py")
+    with pytest.raises(NotInRunError, match="Did you mean 'train.py'"):
+        own_store.get(1).read_source("trian.py")
+
+
 def test_tags_and_notes_where_omniboard_keeps_them(own_store):
     """add_tag/set_note write omniboard.tags/omniboard.notes in run.json; filters see them."""
     run = own_store.get(1)
