@@ -10,8 +10,7 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from .errors import ExptError, Interrupted, UserInputError, did_you_mean, suggest
 from .observer_options import ObserverOption, load_observer_options
@@ -42,16 +41,15 @@ BUILTIN_OPTIONS: list[tuple[str, str, str | None, str]] = [
 ]
 
 
-@dataclass
-class Invocation:
+class Invocation(NamedTuple):
     """What the command line asks for."""
 
     command: str | None
-    updates: dict[str, Any] = field(default_factory=dict)
-    named_configs: list[str] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)   # docopt keys: '--name', ...
-    observer_flags: list[tuple[ObserverOption, str]] = field(default_factory=list)
-    help: bool = False
+    updates: dict[str, Any]
+    named_configs: list[str]
+    options: dict[str, Any]   # docopt keys: '--name', ...
+    observer_flags: list[tuple[ObserverOption, str]]
+    help: bool
 
 
 def all_options(ex) -> list[tuple[str, str, str | None, str]]:

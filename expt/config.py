@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import random
-from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence, Union
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence, Union
 
 from . import dotted
 from .config_files import is_config_file_name, load_config_file
@@ -23,8 +23,7 @@ Scope = Union[ConfigScope, ConfigDict]
 SEED_DOC = "the random seed for this experiment"
 
 
-@dataclass
-class ConfigLayer:
+class ConfigLayer(NamedTuple):
     """The config sources of one ingredient; `path` is '' for the experiment itself."""
 
     path: str
@@ -32,14 +31,13 @@ class ConfigLayer:
     named_configs: Mapping[str, Scope]
 
 
-@dataclass(frozen=True)
-class ConfigSummary:
+class ConfigSummary(NamedTuple):
     """How the resolved config came about, for print_config and the run record."""
 
     added: frozenset[str] = frozenset()
     modified: frozenset[str] = frozenset()
-    typechanged: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    docs: Mapping[str, str] = field(default_factory=dict)
+    typechanged: Mapping[str, tuple[str, str]] = MappingProxyType({})
+    docs: Mapping[str, str] = MappingProxyType({})
 
     def to_dict(self) -> dict:
         """Plain lists and dicts, for storing with the run."""

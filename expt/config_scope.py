@@ -14,12 +14,10 @@ Comments on or directly above an assignment become the entry's documentation.
 from __future__ import annotations
 
 import ast
-import inspect
 import linecache
 import textwrap
 import types
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, NamedTuple
 
 from . import dotted
 from .errors import ConfigError
@@ -27,12 +25,11 @@ from .errors import ConfigError
 _MISSING = object()
 
 
-@dataclass
-class ScopeResult:
+class ScopeResult(NamedTuple):
     """What running a scope produced: the config and the defaults that fixed values replaced."""
 
     config: dict
-    overridden: dict[str, Any] = field(default_factory=dict)  # dotted path -> the scope's value
+    overridden: dict[str, Any]  # dotted path -> the scope's value
 
 
 def _pin(path: str, value: Any, fixed: Any, overridden: dict[str, Any]) -> Any:
@@ -166,7 +163,7 @@ class ConfigScope:
         self.func = func
         self.__name__ = getattr(func, "__name__", "config")
         self.__doc__ = func.__doc__
-        self.doc = inspect.getdoc(func) or ""
+        self.doc = _cleandoc(func.__doc__)
         self._code, self.docs = _compile_body(func)
 
     def __call__(self, fixed: Mapping | None = None, preset: Mapping | None = None) -> ScopeResult:
@@ -243,7 +240,17 @@ def _source_lines(func: Callable) -> tuple[list[str], int]:
     return all_lines[start:end], start + 1
 
 
+def _cleandoc(doc: str | None) -> str:
+    """A docstring without its indentation (what inspect.getdoc gives, without inspect)."""
+    if not doc:
+        return ""
+    first, _, rest = doc.expandtabs().partition("\n")
+    return (first.strip() + "\n" + textwrap.dedent(rest)).strip()
+
+
 def _inspect_source_lines(func: Callable) -> tuple[list[str], int]:
+    import inspect  # only for sources the fast path cannot read
+
     try:
         return inspect.getsourcelines(func)
     except (OSError, TypeError) as exc:

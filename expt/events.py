@@ -23,11 +23,11 @@ Payloads:
 """
 from __future__ import annotations
 
-import inspect
 from datetime import datetime
 from typing import Any
 
 from .errors import ObserverError, did_you_mean, suggest
+from .parameters import parameters_of
 
 QUEUED, RUNNING, COMPLETED, FAILED, INTERRUPTED = (
     "QUEUED", "RUNNING", "COMPLETED", "FAILED", "INTERRUPTED")
@@ -87,13 +87,12 @@ class RunObserver:
 def accepted_arguments(method) -> frozenset[str] | None:
     """The keyword names `method` takes, or None when it takes ``**kwargs`` (all of them)."""
     try:
-        params = inspect.signature(method).parameters.values()
+        params = parameters_of(method)
     except (TypeError, ValueError):
         return None
-    if any(p.kind is p.VAR_KEYWORD for p in params):
+    if params.var_keyword:
         return None
-    return frozenset(p.name for p in params
-                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+    return frozenset(params.positional + params.keyword_only)
 
 
 _checked_classes: set[type] = set()

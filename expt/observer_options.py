@@ -16,14 +16,12 @@ import importlib
 import logging
 import os
 import sys
-from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, NamedTuple
 
 ENTRY_POINT_GROUP = "expt.observer_options"
 
 
-@dataclass(frozen=True)
-class ObserverOption:
+class ObserverOption(NamedTuple):
     """One observer flag: ``short``/``long`` spellings, its ``metavar``, help, and a factory."""
 
     short: str           # "-F"

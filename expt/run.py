@@ -5,7 +5,6 @@ import contextlib
 import logging
 import os
 import threading
-import traceback
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
@@ -239,6 +238,8 @@ class _Heartbeat:
 
 def format_user_traceback(exc: BaseException) -> list[str]:
     """The traceback of `exc` without the frames inside expt itself."""
+    import traceback  # only failing runs need it
+
     tb = exc.__traceback__
     frames = [f for f in traceback.extract_tb(tb) if not f.filename.startswith(_EXPT_DIR)]
     lines = ["Traceback (most recent call last):\n"]

@@ -1,10 +1,10 @@
 """Which parameters a captured function takes, and filling the missing ones from a lookup."""
 from __future__ import annotations
 
-import inspect
 from typing import Any, Callable
 
 from .errors import MissingConfigError
+from .parameters import parameters_of
 
 SPECIAL_PARAMETERS = ("_run", "_log", "_seed", "_rnd", "_config")
 _NOT_FOUND = object()
@@ -15,10 +15,10 @@ class Signature:
 
     def __init__(self, func: Callable):
         self.name = getattr(func, "__qualname__", getattr(func, "__name__", repr(func)))
-        params = list(inspect.signature(func).parameters.values())
-        self.positional = [p.name for p in params if p.kind is p.POSITIONAL_OR_KEYWORD]
-        self.keyword_only = [p.name for p in params if p.kind is p.KEYWORD_ONLY]
-        self.has_defaults = frozenset(p.name for p in params if p.default is not p.empty)
+        params = parameters_of(func)
+        self.positional = list(params.positional)
+        self.keyword_only = list(params.keyword_only)
+        self.has_defaults = params.with_defaults
         self.fillable = self.positional + self.keyword_only
 
     @property
