@@ -13,6 +13,7 @@ from .commands import print_config, print_dependencies, print_named_configs_of, 
 from .config import resolve
 from .errors import CommandNotFoundError, ExptError, InteractiveModeError
 from .experiment_info import collect_experiment_info
+from .git_cache import prefetch as prefetch_git_info
 from .hostinfo import check_gatherer_name, get_host_info
 from .ingredient import Ingredient
 from .output_filter import apply_backspaces_and_linefeeds
@@ -64,6 +65,8 @@ class Experiment(Ingredient):
         self.captured_out_filter: Any = apply_backspaces_and_linefeeds
         self.current_run: Run | None = None
         self._add_builtin_commands()
+        if save_git_info:
+            prefetch_git_info(self.base_dir)  # git works while the script goes on
 
     def _add_builtin_commands(self) -> None:
         def print_named_configs() -> None:

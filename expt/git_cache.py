@@ -5,19 +5,36 @@ runs (a sweep, a notebook) would pay them every time. Like git's own index check
 the ``stat`` of every tracked file and of their folders (a new untracked file changes its
 folder's mtime) plus ``.git/HEAD`` and ``.git/index``: when none changed, the git state cannot
 have changed either. Repositories with more tracked files than MAX_TRACKED_FILES are not cached.
+
+The first run of a process does not wait for git either: :func:`prefetch`, called when the
+experiment is defined, starts ``git status`` in the background while the script goes on
+(imports, config, command line), and the run takes that answer if it starts within
+PREFETCH_MAX_AGE seconds and HEAD and the index are unchanged.
 """
 from __future__ import annotations
 
 import os
 import subprocess
+import time
 from typing import Any
 
-from .gitinfo import find_repo_root, get_git_info
+from .gitinfo import GitInfoJob, find_repo_root, get_git_info, start_git_info
 
 MAX_TRACKED_FILES = 5000
+PREFETCH_MAX_AGE = 2.0
+
+# repository root -> (time started, HEAD/index stamp then, the running job)
+_prefetched: dict[str, tuple[float, tuple, GitInfoJob]] = {}
 
 # repository root -> (index stamp, tracked paths and their folders, tree stamp, git info)
 _cache: dict[str, tuple[tuple, list[str], tuple, dict | None]] = {}
+
+
+def prefetch(path: str) -> None:
+    """Start reading the repository of `path` in the background, for the next run."""
+    root = find_repo_root(path)
+    if root is not None and root not in _cache and root not in _prefetched:
+        _prefetched[root] = (time.monotonic(), _index_stamp(root), start_git_info(path))
 
 
 def cached_git_info(path: str) -> dict | None:
@@ -25,8 +42,13 @@ def cached_git_info(path: str) -> dict | None:
     root = find_repo_root(path)
     if root is None:
         return None
-    git_dir = os.path.join(root, ".git")
-    index_stamp = _stamps([os.path.join(git_dir, "HEAD"), os.path.join(git_dir, "index")])
+    index_stamp = _index_stamp(root)
+    pending = _prefetched.pop(root, None)
+    if pending is not None:
+        started, stamp, job = pending
+        if stamp == index_stamp and time.monotonic() - started < PREFETCH_MAX_AGE:
+            return job.result()
+        job.cancel()
     cached = _cache.get(root)
     if cached is not None and cached[0] == index_stamp and _stamps(cached[1]) == cached[2]:
         return cached[3]
@@ -36,6 +58,11 @@ def cached_git_info(path: str) -> dict | None:
     if watched is not None:
         _cache[root] = (index_stamp, watched, tree_stamp, info)
     return info
+
+
+def _index_stamp(root: str) -> tuple:
+    git_dir = os.path.join(root, ".git")
+    return _stamps([os.path.join(git_dir, "HEAD"), os.path.join(git_dir, "index")])
 
 
 def _tracked_paths(root: str) -> list[str] | None:

@@ -67,3 +67,32 @@ def test_commit_is_seen(repo):
 def test_outside_a_repository_is_none(tmp_path):
     """No repository, no record."""
     assert cached_git_info(str(tmp_path)) is None
+
+
+def test_prefetched_answer_is_used_for_the_first_run(repo):
+    """prefetch starts git at definition time; the first run takes its answer."""
+    git_cache._prefetched.clear()
+    git_cache.prefetch(str(repo))
+    assert len(git_cache._prefetched) == 1
+    info = cached_git_info(str(repo))
+    assert info["dirty"] is False and not git_cache._prefetched
+
+
+def test_prefetched_answer_is_dropped_after_a_commit(repo):
+    """A commit between prefetch and run makes the run ask git again."""
+    git_cache._prefetched.clear()
+    git_cache.prefetch(str(repo))
+    before = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                            text=True).stdout.strip()
+    (repo / "train.py").write_text("x = 3\n")
+    git(repo, "commit", "-q", "-am", "third")
+    assert cached_git_info(str(repo))["commit"] != before
+
+
+def test_stale_prefetch_is_not_used(repo, monkeypatch):
+    """An answer older than PREFETCH_MAX_AGE is not trusted (files may have changed)."""
+    git_cache._prefetched.clear()
+    git_cache.prefetch(str(repo))
+    monkeypatch.setattr(git_cache, "PREFETCH_MAX_AGE", 0.0)
+    (repo / "train.py").write_text("x = 4\n")
+    assert cached_git_info(str(repo))["dirty"] is True
