@@ -141,8 +141,8 @@ def cmd_show(args: argparse.Namespace) -> int:
               ("host", run.host.get("hostname")), ("comment", run.meta.get("comment")),
               ("tags", ", ".join(run.tags)), ("note", run.note), ("result", fmt(run.result))]
     for repo in ex.get("repositories") or []:
-        fields.append(("git", f"{repo.get('commit', '')[:12]}{' (dirty)' if repo.get('dirty') else ''}"
-                              f" {repo.get('url', '')}"))
+        dirty = " (dirty)" if repo.get("dirty") else ""
+        fields.append(("git", f"{repo.get('commit', '')[:12]}{dirty} {repo.get('url', '')}"))
     for name, value in fields:
         if value not in (None, ""):
             print(f"  {name + ':':10} {value}")
@@ -306,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ls", help="list runs", description="List the runs at LOCATION.")
     p.add_argument("location", help="run folder or MongoDB URL")
     p.add_argument("filter", nargs="*", help="e.g. status=COMPLETED and config.lr<0.1")
-    p.add_argument("--sort", action="append", help="field to sort by, repeatable; --sort=-field sorts descending")
+    p.add_argument("--sort", action="append", 
+                   help="field to sort by, repeatable; --sort=-field sorts descending")
     p.add_argument("--columns", help="comma-separated columns, e.g. id,status,config.lr")
     p.add_argument("--limit", type=int)
     fmt_group = p.add_mutually_exclusive_group()

@@ -50,7 +50,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
 class FilterError(UserInputError, ValueError):
-    """A filter that cannot be parsed or names an unknown field; `token`, `position`, `suggestions`."""
+    """A filter that cannot be parsed or names an unknown field.
+
+    Fields: `token` (the offending text), `position` (its index), `suggestions`."""
 
     def __init__(self, text: str, token: str, position: int, reason: str,
                  suggestions: Iterable[str] = ()):

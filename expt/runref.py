@@ -24,7 +24,8 @@ from .errors import UserInputError, did_you_mean, suggest
 
 FOLDER, MONGO = "folder", "mongo"
 _SCHEMES = ("mongodb", "mongodb+srv")
-_SHORT_MONGO = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:]+\]):\d{1,5}(?::[^:/\\\s]+)?$")
+_SHORT_MONGO = re.compile(  # host:port or host:port:db
+    r"^(?:[A-Za-z0-9][A-Za-z0-9.\-]*|\[[0-9A-Fa-f:]+\]):\d{1,5}(?::[^:/\\\s]+)?$")
 
 RunId = Union[int, str]
 

@@ -10,7 +10,7 @@ from expt.runref import (FOLDER, MONGO, Location, RunRef, RunRefError, parse_loc
     ("./runs/", FOLDER, "./runs/"),
     ("/data/runs", FOLDER, "/data/runs"),
     ("mongodb://host/db", MONGO, "mongodb://host/db"),
-    ("mongodb+srv://u:p@cluster.example.net/expt", MONGO, "mongodb+srv://u:p@cluster.example.net/expt"),
+    ("mongodb+srv://u:p@cluster.example.net/x", MONGO, "mongodb+srv://u:p@cluster.example.net/x"),
     ("localhost:27017", MONGO, "localhost:27017"),
     ("db.example.com:27017:expt", MONGO, "db.example.com:27017:expt"),
     ("[::1]:27017:expt", MONGO, "[::1]:27017:expt"),

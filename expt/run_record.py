@@ -1,0 +1,350 @@
+"""One stored run as read back: RunRecord, its metrics (Series), artifacts, and RunList.
+
+A RunRecord reads its fields from the run document (Sacred's keys, the same for every backend:
+``experiment``, ``command``, ``host``, ``start_time``, ``heartbeat``, ``stop_time``, ``meta``,
+``status``, ``result``, ``fail_trace``, ``artifacts``, ``omniboard``; times are datetimes or ISO
+strings, naive UTC) and asks its store (:class:`expt.store.Store`) for the rest on first use.
+
+PROBABLY_DEAD: a run stored as RUNNING whose last heartbeat (its start when it never beat) is
+older than ``DEAD_AFTER_BEATS`` (3) beat intervals plus ``DEAD_SLACK_SECONDS`` (2 s, for
+writers that coalesce heartbeats and for clock differences) is reported as PROBABLY_DEAD.
+The beat interval is read from ``meta.beat_interval`` or ``meta.options['--beat-interval']``
+and is otherwise taken as ``DEFAULT_BEAT_INTERVAL`` (10 s, the Experiment's default).
+"""
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any, Iterator, Mapping, Sequence
+
+from . import dotted
+from .errors import UserInputError, did_you_mean, suggest
+from .filters import MISSING
+from .runref import RunId, RunRef
+
+PROBABLY_DEAD = "PROBABLY_DEAD"
+DEAD_AFTER_BEATS = 3
+DEAD_SLACK_SECONDS = 2.0
+DEFAULT_BEAT_INTERVAL = 10.0
+
+
+class RunNotFoundError(UserInputError, KeyError):
+    """No run with this id in the store; `run_id`, `suggestions`."""
+
+    def __init__(self, location: str, run_id: Any, suggestions: Sequence[str] = ()):
+        self.location, self.run_id, self.suggestions = location, run_id, list(suggestions)
+        super().__init__(f"No run {run_id!r} in {location}.{did_you_mean(self.suggestions)}")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class NotInRunError(UserInputError, KeyError):
+    """A metric, artifact or source name the run does not have; `name`, `suggestions`."""
+
+    def __init__(self, what: str, name: str, run: Any, available: Sequence[str]):
+        self.what, self.name, self.suggestions = what, name, suggest(name, available)
+        listing = ", ".join(available) if available else "none"
+        super().__init__(f"Run {run} has no {what} '{name}'.{did_you_mean(self.suggestions)} "
+                         f"Its {what}s: {listing}.")
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def utcnow() -> datetime:
+    """Now as a naive UTC datetime, the way run documents store times."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A stored time (datetime or ISO string) as a naive UTC datetime; None when absent."""
+    if value is None or isinstance(value, datetime):
+        return value.astimezone(timezone.utc).replace(tzinfo=None) \
+            if isinstance(value, datetime) and value.tzinfo else value
+    try:
+        return as_datetime(datetime.fromisoformat(str(value)))
+    except ValueError:
+        return None
+
+
+def _numpy():
+    try:
+        import numpy
+    except ImportError:
+        raise ImportError('Metric arrays need numpy: pip install "expt[numpy]"') from None
+    return numpy
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError('to_frame() needs pandas: pip install "expt[pandas]"') from None
+    return pandas
+
+
+class Series:
+    """One metric of one run: `steps`, `values`, `timestamps` as numpy arrays (made on use)."""
+
+    def __init__(self, name: str, raw: Mapping[str, Sequence]):
+        self.name = name
+        self._raw = raw
+
+    def __len__(self) -> int:
+        return len(self._raw.get("values", ()))
+
+    def __repr__(self) -> str:
+        return f"<Series {self.name!r}: {len(self)} points>"
+
+    @functools.cached_property
+    def steps(self):
+        return _numpy().asarray(self._raw.get("steps", []))
+
+    @functools.cached_property
+    def values(self):
+        return _numpy().asarray(self._raw.get("values", []))
+
+    @functools.cached_property
+    def timestamps(self):
+        # ISO strings (folders) and datetimes (MongoDB) both parse as datetime64.
+        return _numpy().array(self._raw.get("timestamps", []), dtype="datetime64[us]")
+
+    def to_frame(self):
+        """A DataFrame with columns step, value, timestamp (needs pandas)."""
+        return _pandas().DataFrame({"step": self.steps, "value": self.values,
+                                    "timestamp": self.timestamps})
+
+
+def summarize(raw: Mapping[str, Sequence]) -> dict:
+    """``{last, min, max, count}`` of a series' values (numbers only for min/max)."""
+    values = raw.get("values") or []
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return {"last": values[-1] if values else None, "count": len(values),
+            "min": min(numbers) if numbers else None, "max": max(numbers) if numbers else None}
+
+
+class Metrics(Mapping):
+    """``run.metrics[name]`` -> :class:`Series`; names are loaded once, series on access."""
+
+    def __init__(self, record: "RunRecord"):
+        self._record = record
+
+    @functools.cached_property
+    def _names(self) -> list[str]:
+        return self._record.store.metric_names(self._record.id)
+
+    def __getitem__(self, name: str) -> Series:
+        if name not in self._names:
+            raise NotInRunError("metric", name, self._record.ref, self._names)
+        return Series(name, self._record.store.load_metric(self._record.id, name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class Artifacts:
+    """A run's artifacts: ``names()``, ``open(name)`` (binary file), ``download(name, path)``."""
+
+    def __init__(self, record: "RunRecord"):
+        self._record = record
+
+    def names(self) -> list[str]:
+        return self._record.store.artifact_names(self._record.id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def open(self, name: str) -> IO[bytes]:
+        """The stored artifact as a binary file object (close it, or use ``with``)."""
+        return self._record.store.open_artifact(self._record.id, name)
+
+    def download(self, name: str, path: str | os.PathLike) -> str:
+        """Copy artifact `name` to `path` (a folder keeps the artifact's file name); the path."""
+        dest = os.fspath(path)
+        if os.path.isdir(dest):
+            dest = os.path.join(dest, os.path.basename(name.replace("\\", "/")))
+        with self.open(name) as src, open(dest, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+        return dest
+
+
+class RunRecord:
+    """One stored run. Fields are read from the run document; config, info, metrics, output,
+    artifacts and sources are loaded from the store on first use."""
+
+    def __init__(self, store: "Store", run_id: RunId, doc: dict):
+        self.store = store
+        self.id = run_id
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"<RunRecord {self.ref} {self.experiment.get('name')!r} {self.status}>"
+
+    @property
+    def ref(self) -> str:
+        """The run reference that names this run (``runs/3``, ``mongodb://host/db#3``)."""
+        return str(RunRef(self.store.location, self.id))
+
+    # ------------------------------------------------------------------ document fields
+    experiment = property(lambda self: self.doc.get("experiment") or {})
+    host = property(lambda self: self.doc.get("host") or {})
+    meta = property(lambda self: self.doc.get("meta") or {})
+    command = property(lambda self: self.doc.get("command"))
+    result = property(lambda self: self.doc.get("result"))
+    fail_trace = property(lambda self: self.doc.get("fail_trace"))
+    stored_status = property(lambda self: self.doc.get("status"))
+    start_time = property(lambda self: as_datetime(self.doc.get("start_time")))
+    stop_time = property(lambda self: as_datetime(self.doc.get("stop_time")))
+    heartbeat = property(lambda self: as_datetime(self.doc.get("heartbeat")))
+    tags = property(lambda self: list((self.doc.get("omniboard") or {}).get("tags") or []))
+    note = property(lambda self: (self.doc.get("omniboard") or {}).get("notes"))
+
+    @property
+    def beat_interval(self) -> float:
+        """Seconds between heartbeats, as recorded in meta (see the module docstring)."""
+        meta = self.meta
+        options = meta.get("options") or {}
+        for value in (meta.get("beat_interval"), options.get("--beat-interval"),
+                      options.get("beat_interval")):
+            try:
+                if value is not None and float(value) > 0:
+                    return float(value)
+            except (TypeError, ValueError):
+                continue
+        return DEFAULT_BEAT_INTERVAL
+
+    @property
+    def status(self) -> str | None:
+        """The stored status, or PROBABLY_DEAD for a RUNNING run whose heartbeat went stale."""
+        status = self.stored_status
+        if status != "RUNNING":
+            return status
+        last = self.heartbeat or self.start_time
+        if last is None:
+            return status
+        limit = DEAD_AFTER_BEATS * self.beat_interval + DEAD_SLACK_SECONDS
+        return PROBABLY_DEAD if utcnow() - last > timedelta(seconds=limit) else status
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to stop (to the last heartbeat while running)."""
+        start, end = self.start_time, self.stop_time or self.heartbeat
+        return (end - start).total_seconds() if start and end else None
+
+    @functools.cached_property
+    def config(self) -> dict:
+        return self.store.load_config(self.id)
+
+    @functools.cached_property
+    def info(self) -> dict:
+        return self.store.load_info(self.id)
+
+    @property
+    def captured_out(self) -> str:
+        return self.store.load_output(self.id)
+
+    @functools.cached_property
+    def metrics(self) -> Metrics:
+        return Metrics(self)
+
+    @functools.cached_property
+    def metric_summary(self) -> dict[str, dict]:
+        """``{name: {last, min, max, count}}`` for every metric."""
+        return self.store.metric_summary(self.id)
+
+    @property
+    def artifacts(self) -> Artifacts:
+        return Artifacts(self)
+
+    @property
+    def sources(self) -> list[str]:
+        """Names of the stored source files (read one with :meth:`read_source`)."""
+        return [entry[0] for entry in self.experiment.get("sources") or []]
+
+    def read_source(self, name: str) -> str:
+        """The stored text of source file `name` as it was when the run started."""
+        if name not in self.sources:
+            raise NotInRunError("source", name, self.ref, self.sources)
+        return self.store.read_source(self.id, name)
+
+    # ------------------------------------------------------------------------- changes
+    def add_tag(self, tag: str) -> None:
+        """Add `tag` to ``omniboard.tags`` (where Omniboard keeps tags)."""
+        tags = self.tags
+        if tag not in tags:
+            tags.append(tag)
+            self._set_omniboard("tags", tags)
+
+    def remove_tag(self, tag: str) -> None:
+        """Remove `tag` from ``omniboard.tags``."""
+        tags = self.tags
+        if tag in tags:
+            tags.remove(tag)
+            self._set_omniboard("tags", tags)
+
+    def set_note(self, note: str) -> None:
+        """Set ``omniboard.notes`` (Omniboard's notes field)."""
+        self._set_omniboard("notes", note)
+
+    def _set_omniboard(self, key: str, value: Any) -> None:
+        self.store.set_omniboard(self.id, key, value)
+        self.doc.setdefault("omniboard", {})[key] = value
+
+    def delete(self) -> None:
+        """Remove the run with its metrics, output and artifacts (shared sources stay)."""
+        self.store.delete_run(self.id)
+
+    # ------------------------------------------------------------------- filters, rows
+    def lookup(self, field: str) -> Any:
+        """The value a filter sees for `field` (see :mod:`expt.filters`), or MISSING."""
+        simple = {"id": lambda: self.id, "status": lambda: self.status,
+                  "experiment": lambda: self.experiment.get("name", MISSING),
+                  "command": lambda: self.command,
+                  "comment": lambda: self.meta.get("comment", MISSING),
+                  "result": lambda: self.doc.get("result", MISSING), "tags": lambda: self.tags,
+                  "note": lambda: self.note if self.note is not None else MISSING,
+                  "duration": lambda: self.duration, "start_time": lambda: self.start_time,
+                  "stop_time": lambda: self.stop_time, "heartbeat": lambda: self.heartbeat}
+        if field in simple:
+            value = simple[field]()
+            return MISSING if value is None and field != "result" else value
+        head, _, rest = field.partition(".")
+        if head == "metrics":
+            name, _, agg = rest.rpartition(".")
+            summary = self.metric_summary.get(name)
+            return MISSING if summary is None else summary.get(agg, MISSING)
+        tree = {"config": lambda: self.config, "info": lambda: self.info}.get(head)
+        tree = tree() if tree else self.doc.get(head) or {}
+        return dotted.get(tree, rest, MISSING)
+
+    def row(self) -> dict:
+        """A flat dict for tables and DataFrames: id, experiment, status, times, duration,
+        ``config.*``, ``metrics.<name>`` (last value), result."""
+        row = {"id": self.id, "experiment": self.experiment.get("name"), "status": self.status,
+               "start_time": self.start_time, "stop_time": self.stop_time,
+               "duration": self.duration}
+        row.update((f"config.{k}", v) for k, v in dotted.leaves(self.config))
+        row.update((f"metrics.{k}", s["last"]) for k, s in self.metric_summary.items())
+        row["result"] = self.result
+        return row
+
+
+class RunList(list):
+    """A list of :class:`RunRecord` with :meth:`to_frame`."""
+
+    def to_frame(self):
+        """One row per run (see :meth:`RunRecord.row`); needs pandas (``expt[pandas]``)."""
+        pd = _pandas()
+        frame = pd.DataFrame([r.row() for r in self])
+        return frame.set_index("id", drop=False) if len(frame) else frame
+
+
