@@ -33,6 +33,7 @@ WORKLOADS = BENCH_DIR / "workloads"
 sys.path.insert(0, str(BENCH_DIR))
 
 from _sacred_venv import SACRED_VERSION, ensure_sacred_venv  # noqa: E402
+from _expt_venv import ensure_expt_venv  # noqa: E402
 
 FRAMEWORKS = ("sacred", "expt")
 TIMEOUT_S = 300  # one workload process; a hang is reported as that side's failure
@@ -332,8 +333,10 @@ def main(argv: list[str] | None = None) -> int:
                         "(default: create/reuse bench/.cache/sacred-venv)")
     parser.add_argument("--no-compile", action="store_true",
                         help="do not write expt's .pyc files first (by default they are, as pip does for Sacred)")
-    parser.add_argument("--expt-python", type=Path, default=Path(sys.executable),
-                        help="python whose environment runs expt (default: this one)")
+    parser.add_argument("--expt-python", type=Path,
+                        help="python whose environment runs expt (default: create/refresh "
+                             "bench/.cache/expt-venv with `pip install .` of this tree, as users "
+                             "install it; pass .venv/bin/python to measure the editable install)")
     args = parser.parse_args(argv)
     only = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHES)
     unknown = [n for n in only if n not in BENCHES]
@@ -344,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{n!r}" + (f" (did you mean {h[0]!r}?)" if h else "") for n, h in hints.items())
             + f"; choose from {', '.join(BENCHES)}")
     sacred_python = args.sacred_python or ensure_sacred_venv()
+    args.expt_python = args.expt_python or ensure_expt_venv()
     if not args.no_compile:
         _precompile(args.expt_python)
     warn = _expt_install_warning(args.expt_python)

@@ -18,7 +18,6 @@ import logging
 import os
 import threading
 from datetime import date, datetime
-from pathlib import PurePath
 from typing import Any
 
 log = logging.getLogger("expt.serialize")
@@ -38,8 +37,8 @@ def to_safe(value: Any, *, iso_dates: bool = False) -> Any:
         return [to_safe(v, iso_dates=iso_dates) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat() if iso_dates else value
-    if isinstance(value, PurePath):
-        return str(value)
+    if isinstance(value, os.PathLike):  # pathlib paths, without importing pathlib
+        return os.fspath(value)
     if hasattr(value, "dtype") and hasattr(value, "tolist"):  # numpy scalar or array
         return to_safe(value.tolist(), iso_dates=iso_dates)
     if isinstance(value, bytes):
