@@ -119,11 +119,20 @@ class Series:
 
 
 def summarize(raw: Mapping[str, Sequence]) -> dict:
-    """``{last, min, max, count}`` of a series' values (numbers only for min/max)."""
+    """``{last, min, max, count}`` of a series' values (min/max of the numbers, NaN ignored)."""
     values = raw.get("values") or []
-    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    return {"last": values[-1] if values else None, "count": len(values),
-            "min": min(numbers) if numbers else None, "max": max(numbers) if numbers else None}
+    try:  # the common case, all numbers: C-speed min/max
+        lo, hi = (min(values), max(values)) if values else (None, None)
+        # a NaN first sticks in min/max (NaN compares false): then filter, ignoring NaN
+        ok = isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and lo == lo \
+            and hi == hi
+    except TypeError:  # None or text among the numbers
+        ok = False
+    if values and not ok:
+        numbers = [v for v in values
+                   if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
+        lo, hi = (min(numbers), max(numbers)) if numbers else (None, None)
+    return {"last": values[-1] if values else None, "count": len(values), "min": lo, "max": hi}
 
 
 class Metrics(Mapping):
@@ -306,16 +315,8 @@ class RunRecord:
     # ------------------------------------------------------------------- filters, rows
     def lookup(self, field: str) -> Any:
         """The value a filter sees for `field` (see :mod:`expt.filters`), or MISSING."""
-        simple = {"id": lambda: self.id, "status": lambda: self.status,
-                  "experiment": lambda: self.experiment.get("name", MISSING),
-                  "command": lambda: self.command,
-                  "comment": lambda: self.meta.get("comment", MISSING),
-                  "result": lambda: self.doc.get("result", MISSING), "tags": lambda: self.tags,
-                  "note": lambda: self.note if self.note is not None else MISSING,
-                  "duration": lambda: self.duration, "start_time": lambda: self.start_time,
-                  "stop_time": lambda: self.stop_time, "heartbeat": lambda: self.heartbeat}
-        if field in simple:
-            value = simple[field]()
+        if field in _SIMPLE_FIELDS:
+            value = _SIMPLE_FIELDS[field](self)
             return MISSING if value is None and field != "result" else value
         head, _, rest = field.partition(".")
         if head == "metrics":
@@ -336,6 +337,17 @@ class RunRecord:
         row.update((f"metrics.{k}", s["last"]) for k, s in self.metric_summary.items())
         row["result"] = self.result
         return row
+
+
+_SIMPLE_FIELDS = {
+    "id": lambda r: r.id, "status": lambda r: r.status,
+    "experiment": lambda r: r.experiment.get("name", MISSING), "command": lambda r: r.command,
+    "comment": lambda r: r.meta.get("comment", MISSING),
+    "result": lambda r: r.doc.get("result", MISSING), "tags": lambda r: r.tags,
+    "note": lambda r: r.note if r.note is not None else MISSING,
+    "duration": lambda r: r.duration, "start_time": lambda r: r.start_time,
+    "stop_time": lambda r: r.stop_time, "heartbeat": lambda r: r.heartbeat,
+}
 
 
 class RunList(list):

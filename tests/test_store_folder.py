@@ -13,7 +13,7 @@ import pytest
 import expt
 from expt.filters import FilterError
 from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
-                        RunNotFoundError, StoreNotFoundError, open_store)
+                        RunNotFoundError, StoreNotFoundError, open_store, summarize)
 from observers.file_storage import UnsafePathError
 from observers.file_storage.store import FolderStore
 
@@ -90,6 +90,20 @@ def test_metrics_as_numpy_arrays(store):
     assert list(frame.columns) == ["step", "value", "timestamp"] and len(frame) == 5
     assert run.metric_summary["valid.l2"] == {"last": 3400.0, "min": 3400.0, "max": 5000.0,
                                               "count": 5}
+
+
+@pytest.mark.parametrize("values, expected", [
+    ([], (None, None, None)),
+    ([3, 1, 2], (2, 1, 3)),
+    ([1.0, None, 3.0], (3.0, 1.0, 3.0)),
+    ([float("nan"), 1.0, 0.5], (0.5, 0.5, 1.0)),
+    ([1.0, float("nan"), 0.5], (0.5, 0.5, 1.0)),
+    (["a", "b"], ("b", None, None)),
+])
+def test_summarize(values, expected):
+    """last/min/max of a series: min and max over the numbers, NaN and None ignored."""
+    s = summarize({"values": values})
+    assert (s["last"], s["min"], s["max"]) == expected and s["count"] == len(values)
 
 
 def test_unknown_metric_suggests_the_nearest(store):
