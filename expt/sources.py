@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 import time
 from dataclasses import dataclass
@@ -53,7 +54,10 @@ class Source:
 
 def file_md5(path: str) -> str:
     """The hex MD5 of the file at `path`, cached while its size and mtime stay the same."""
-    st = os.stat(path)
+    return _md5_for_stat(path, os.stat(path))
+
+
+def _md5_for_stat(path: str, st: os.stat_result) -> str:
     cached = _md5_cache.get(path)
     if cached is not None and cached[0] == st.st_size and cached[1] == st.st_mtime_ns:
         return cached[2]
@@ -140,25 +144,14 @@ def _module_file(module: object) -> str | None:
     return file if isinstance(file, str) else None
 
 
-def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike | None,
-                       modules: Mapping[str, object] | None = None) -> list[Source]:
-    """The main file plus each module of `modules` (default ``sys.modules``) under `base_dir`.
-
-    Sorted by name, one entry per file. A module whose file vanished since it was imported
-    is skipped; a `main_file` that does not exist raises :class:`SourceNotFoundError`.
-    """
-    if modules is None:
-        modules = sys.modules
-    base = os.path.abspath(base_dir)
-    real_base = os.path.realpath(base)
+def _local_candidates(modules: list[object], base: str,
+                      real_base: str) -> list[tuple[str, str, str]]:
+    """(file as the module names it, resolved path, name) of each module file that is a
+    source of `real_base`: the walk over all modules that :func:`find_local_sources` caches."""
     # Cheap string tests first: only files under base_dir (as given or resolved) are examined.
     heads = tuple({os.path.join(base, ""), os.path.join(real_base, "")})
-    found: dict[str, Source] = {}
-    if main_file is not None:
-        main = source_for(main_file, real_base)
-        found[main.path] = main
     candidates = set()
-    for module in list(modules.values()):  # ~1 µs per module: an ML script imports ~1500
+    for module in modules:  # ~1 µs per module: an ML script imports ~1500
         file = _module_file(module)
         if file is None:
             continue
@@ -169,14 +162,66 @@ def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike
             if file.startswith(heads):
                 candidates.add(file)
     prefixes = _install_prefixes()
-    for file in candidates:
+    inside = os.path.join(real_base, "")
+    local = []
+    for file in sorted(candidates):
         real = os.path.realpath(_source_file(file))
-        if real in found or not real.startswith(os.path.join(real_base, "")):
+        if real.startswith(inside) and not _is_install_path(real, real_base, prefixes):
+            local.append((file, real, _posix_relpath(real, real_base)))
+    return local
+
+
+# (base_dir, resolved base_dir, id of the modules mapping) -> (the module objects seen, their
+# local files). The walk over every module costs ~1 ms in an ML script; a process starting
+# many runs repeats it only when the module objects changed (an import, a deletion, a
+# replacement). A few entries at most: tests pass throwaway mappings.
+_scan_cache: dict[tuple[str, str, int], tuple[list[object], list[tuple[str, str, str]]]] = {}
+_SCAN_CACHE_SIZE = 8
+
+
+def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike | None,
+                       modules: Mapping[str, object] | None = None) -> list[Source]:
+    """The main file plus each module of `modules` (default ``sys.modules``) under `base_dir`.
+
+    Sorted by name, one entry per file. A module whose file vanished since it was imported
+    is skipped; a `main_file` that does not exist raises :class:`SourceNotFoundError`.
+    Repeated calls with unchanged modules reuse the list of files and only ``stat`` each one
+    (its MD5 is recomputed when its size or mtime changed).
+    """
+    if modules is None:
+        modules = sys.modules
+    base = os.path.abspath(base_dir)
+    real_base = os.path.realpath(base)
+    found: dict[str, Source] = {}
+    if main_file is not None:
+        main = source_for(main_file, real_base)
+        found[main.path] = main
+    # Module objects, compared by identity (list == checks identity first): a new import, a
+    # removed or replaced module changes the list. A list of objects rather than of ids, so a
+    # freed module's id reused by a new one cannot pass for it.
+    seen = list(modules.values())
+    key = (base, real_base, id(modules))
+    cached = _scan_cache.get(key)
+    if cached is not None and cached[0] == seen:
+        local = cached[1]
+    else:
+        local = _local_candidates(seen, base, real_base)
+        if len(_scan_cache) >= _SCAN_CACHE_SIZE:
+            _scan_cache.clear()
+        _scan_cache[key] = (seen, local)
+    for file, real, name in local:
+        if file.endswith(".pyc"):  # its .py may have appeared since
+            real = os.path.realpath(_source_file(file))
+            name = _posix_relpath(real, real_base)
+        if real in found:
             continue
-        if _is_install_path(real, real_base, prefixes) or not os.path.isfile(real):
+        try:
+            st = os.stat(real)
+        except OSError:  # the file vanished since it was imported
             continue
-        found[real] = Source(path=real, name=_posix_relpath(real, real_base),
-                             md5=file_md5(real))
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        found[real] = Source(path=real, name=name, md5=_md5_for_stat(real, st))
     return sorted(found.values(), key=lambda s: s.name)
 
 

@@ -233,3 +233,32 @@ def test_lazy_module_getattr_is_not_triggered():
     lazy.__getattr__ = __getattr__
     assert find_package_dependencies({"lazything": lazy}) == []
     assert calls == []
+
+
+def test_repeated_calls_follow_imports_and_installs(tmp_path):
+    """Calls in one process see a package imported in between, and a version changed by a
+    reinstall (its folder's mtime changes), though the module walk is cached."""
+    site = tmp_path / "site-packages"
+    make_dist(site, "alpha-1.0.dist-info", "alpha", "1.0", {"alpha/__init__.py": ""})
+    make_dist(site, "beta-2.0.dist-info", "beta", "2.0", {"beta/__init__.py": ""})
+    result = run_python(f"""
+        import json, os, shutil, time
+        import alpha
+        from expt.dependencies import find_package_dependencies
+        deps = lambda: [d for d in find_package_dependencies() if d[0] in "ab"]
+        first, again = deps(), deps()
+        import beta
+        with_beta = deps()
+        site = {str(site)!r}
+        time.sleep(0.05)  # a new mtime for the folder, whatever the timestamp granularity
+        os.rename(os.path.join(site, "beta-2.0.dist-info"), os.path.join(site, "beta-2.1.dist-info"))
+        meta = os.path.join(site, "beta-2.1.dist-info", "METADATA")
+        with open(meta, "w") as f:
+            f.write("Metadata-Version: 2.1\\nName: beta\\nVersion: 2.1\\n")
+        upgraded = deps()
+        print(json.dumps([first, again, with_beta, upgraded]))
+        """, tmp_path, [site])
+    first, again, with_beta, upgraded = result
+    assert first == again == ["alpha==1.0"]
+    assert with_beta == ["alpha==1.0", "beta==2.0"]
+    assert upgraded == ["alpha==1.0", "beta==2.1"]

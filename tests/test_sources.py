@@ -205,3 +205,61 @@ def test_lazy_module_getattr_is_not_triggered(tmp_path):
     local = write(tmp_path / "a.py", "")
     found = find_local_sources(tmp_path, None, {"lazy": lazy, "a": module("a", local)})
     assert [s.name for s in found] == ["a.py"] and calls == []
+
+
+def test_module_imported_between_calls_is_recorded(tmp_path):
+    """A local module imported after a first call is among the second call's sources
+    (the cached module walk notices the import)."""
+    write(tmp_path / "first.py", "A = 1\n")
+    write(tmp_path / "later.py", "B = 2\n")
+    main = write(tmp_path / "main.py", """\
+        import json, os, sys
+        import first
+        from expt.sources import find_local_sources
+        base = os.path.dirname(os.path.abspath(__file__))
+        names = lambda: [s.name for s in find_local_sources(base, __file__)]
+        before = names()
+        again = names()
+        import later
+        after = names()
+        del sys.modules["later"]
+        gone = names()
+        print(json.dumps([before, again, after, gone]))
+        """)
+    before, again, after, gone = run_python(main, tmp_path)
+    assert before == again == ["first.py", "main.py"]
+    assert after == ["first.py", "later.py", "main.py"]
+    assert gone == before
+
+
+def test_module_replaced_under_its_name_is_rescanned(tmp_path):
+    """Replacing a module object in the mapping (same names) changes the recorded files."""
+    a = write(tmp_path / "a.py", "")
+    b = write(tmp_path / "b.py", "")
+    mods = {"m": module("m", a)}
+    assert [s.name for s in find_local_sources(tmp_path, None, mods)] == ["a.py"]
+    mods["m"] = module("m", b)
+    assert [s.name for s in find_local_sources(tmp_path, None, mods)] == ["b.py"]
+
+
+def test_source_edited_between_calls_gets_its_new_md5(tmp_path):
+    """With the module walk cached, a source rewritten between calls (a settled file, whose
+    MD5 was cached, given new content and mtime) is recorded with its new MD5."""
+    f = write(tmp_path / "model.py", "w = 1\n")
+    past = time.time() - 3600
+    os.utime(f, (past, past))
+    mods = {"model": module("model", f)}
+    first = find_local_sources(tmp_path, None, mods)
+    assert first[0].md5 == md5_of(f)
+    f.write_text("w = 2  # edited\n")
+    second = find_local_sources(tmp_path, None, mods)
+    assert second[0].md5 == md5_of(f) != first[0].md5
+
+
+def test_source_deleted_between_calls_is_skipped(tmp_path):
+    """A cached module file that has been deleted since is left out, not an error."""
+    f = write(tmp_path / "tmpmod.py", "")
+    mods = {"tmpmod": module("tmpmod", f)}
+    assert len(find_local_sources(tmp_path, None, mods)) == 1
+    f.unlink()
+    assert find_local_sources(tmp_path, None, mods) == []

@@ -11,6 +11,7 @@ import itertools
 import os
 import shutil
 import threading
+import time
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Iterable
 
@@ -177,13 +178,34 @@ def _md5_of(filename: str) -> str:
     return digest.hexdigest()
 
 
+# (file, store folder) -> (size, mtime_ns, stored path): a process storing the same sources
+# run after run reads each only while it changes. Files modified less than _RACY_SECONDS ago
+# are not remembered (a rewrite within the timestamp granularity could keep size and mtime).
+_stored: dict[tuple[str, str], tuple[int, int, str]] = {}
+_RACY_SECONDS = 2.0
+
+
 def store_by_content(filename: str, store_dir: str) -> str:
     """Copy `filename` to ``store_dir/<stem>_<md5><ext>`` once (shared by all runs); its path.
 
     Files are read in chunks (resources can be large datasets). A stored copy is never
     half-written, and it is named after the md5 of the bytes actually copied, so a file
-    edited meanwhile is still stored under the name of its content.
+    edited meanwhile is still stored under the name of its content. A file stored before
+    with the same size and mtime is not read again while its stored copy exists.
     """
+    st = os.stat(filename)
+    key = (filename, store_dir)
+    known = _stored.get(key)
+    if (known is not None and known[0] == st.st_size and known[1] == st.st_mtime_ns
+            and os.path.exists(known[2])):
+        return known[2]
+    store_path = _store_by_content(filename, store_dir)
+    if time.time() - st.st_mtime > _RACY_SECONDS:
+        _stored[key] = (st.st_size, st.st_mtime_ns, store_path)
+    return store_path
+
+
+def _store_by_content(filename: str, store_dir: str) -> str:
     stem, ext = os.path.splitext(os.path.basename(filename))
     store_path = os.path.join(store_dir, f"{stem}_{_md5_of(filename)}{ext}")
     if os.path.exists(store_path):

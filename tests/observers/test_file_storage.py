@@ -148,8 +148,11 @@ def test_unsafe_run_ids_are_refused(tmp_path, bad_id, reason):
     assert not (tmp_path / "store" / "x").exists() and not (tmp_path / "evil").exists()
 
 
-def test_heartbeat_appends_output_delta_and_writes_info(tmp_path):
+def test_heartbeat_appends_output_delta_and_writes_info(tmp_path, monkeypatch):
     """Heartbeats append only the new output and update heartbeat, result and info.json."""
+    import observers.file_storage as fs
+
+    monkeypatch.setattr(fs, "RUN_JSON_MIN_INTERVAL", 0.0)  # every beat may rewrite run.json
     store = tmp_path / "runs"
     obs = FileStorageObserver(store)
     start(obs, tmp_path)
@@ -167,27 +170,77 @@ def test_heartbeat_appends_output_delta_and_writes_info(tmp_path):
 
 
 def test_frequent_heartbeats_do_not_each_rewrite_run_json(tmp_path, monkeypatch):
-    """A beat within RUN_JSON_MIN_INTERVAL of the last write skips run.json unless the result
-    changed; the final event writes the latest beat time."""
+    """A beat within RUN_JSON_MIN_INTERVAL of the last write leaves run.json alone (a new
+    result too); a later beat or the final event writes the latest beat time and result."""
     import observers.file_storage as fs
 
     store = tmp_path / "runs"
+    run_json = store / "1" / "run.json"
     obs = FileStorageObserver(store)
     start(obs, tmp_path)
     beats = [T0 + timedelta(seconds=s) for s in range(4)]
+    inode = run_json.stat().st_ino  # an atomic replace gives run.json a new inode
     obs.heartbeat_event(info={}, captured_out="", beat_time=beats[0], result=None)
-    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[1], result=None)
-    assert load(store / "1" / "run.json")["heartbeat"] == beats[0].isoformat()
-    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[2], result=0.5)
-    assert load(store / "1" / "run.json")["heartbeat"] == beats[2].isoformat()
+    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[1], result=0.5)
+    assert run_json.stat().st_ino == inode
+    assert load(run_json)["heartbeat"] is None and "result" not in load(run_json)
     monkeypatch.setattr(fs, "RUN_JSON_MIN_INTERVAL", 0.0)
-    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[3], result=0.5)
-    assert load(store / "1" / "run.json")["heartbeat"] == beats[3].isoformat()
+    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[2], result=0.5)
+    assert (load(run_json)["heartbeat"], load(run_json)["result"]) == (beats[2].isoformat(), 0.5)
     monkeypatch.undo()
-    obs.heartbeat_event(info={}, captured_out="", beat_time=T0 + timedelta(seconds=9),
-                        result=0.5)
-    obs.completed_event(stop_time=T0 + timedelta(seconds=9), result=0.5)
-    assert load(store / "1" / "run.json")["heartbeat"] == (T0 + timedelta(seconds=9)).isoformat()
+    inode = run_json.stat().st_ino
+    obs.heartbeat_event(info={}, captured_out="", beat_time=beats[3], result=0.7)
+    assert run_json.stat().st_ino == inode  # the run's last beat, then its end: one write
+    obs.completed_event(stop_time=beats[3], result=0.7)
+    run = load(run_json)
+    assert (run["heartbeat"], run["result"], run["status"]) == (beats[3].isoformat(), 0.7,
+                                                               "COMPLETED")
+    assert no_tmp_files(store)
+
+
+def test_join_writes_a_beat_left_waiting(tmp_path):
+    """A beat that waited for run.json is written by join() when no final event came."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    start(obs, tmp_path)
+    obs.heartbeat_event(info={}, captured_out="", beat_time=T0, result=3)
+    assert "result" not in load(store / "1" / "run.json")
+    obs.join()
+    assert load(store / "1" / "run.json")["result"] == 3
+
+
+@pytest.mark.parametrize("entry", [
+    {"experiment": {"name": "x", "sources": [["a.py", "0" * 32]], "deps": []}, "status": "R"},
+    {"host": {}, "meta": {"options": {"--id": None, "b": [1, 2.5, True]}}, "result": None},
+    {"result": [1, {"z": float("nan"), "a": "é\n\u2028"}], "heartbeat": T0, "artifacts": []},
+    {"zeta": (1, 2), "alpha": {"nested": {"deeper": [[], {}]}}},
+])
+def test_run_json_text_equals_plain_encoding(entry):
+    """The spliced run.json text is byte for byte json.dumps(sort_keys, indent=2), reused
+    text included."""
+    import observers.file_storage as fs
+
+    expected = json.dumps(fs.to_json_safe(entry), sort_keys=True, indent=2)
+    encoded: dict = {}
+    assert fs._run_json_text(entry, encoded) == expected
+    assert fs._run_json_text(entry, encoded) == expected  # again, from the cached parts
+
+
+def test_fixed_parts_are_encoded_from_a_private_copy(tmp_path):
+    """Changing the caller's ex_info, host or meta after the start does not reach run.json,
+    whose text for them is reused: the observer encodes its own copy."""
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    ex_info, host, meta = make_ex_info(tmp_path), dict(HOST), {"command": "main", "tags": []}
+    obs.started_event(ex_info=ex_info, command="main", host_info=host, start_time=T0,
+                      config={}, meta_info=meta, _id=None)
+    ex_info["dependencies"].append("evil==1")
+    host["hostname"] = "changed"
+    meta["tags"].append("late")
+    obs.completed_event(stop_time=T0, result=None)
+    run = load(store / "1" / "run.json")
+    assert run["experiment"]["dependencies"] == ["numpy==2.0"]
+    assert run["host"]["hostname"] == "vm" and run["meta"]["tags"] == []
 
 
 def test_heartbeat_without_delta_uses_captured_out(tmp_path):
@@ -944,3 +997,27 @@ def test_sigkill_never_leaves_half_written_json(tmp_path, delay):
     series = load(metrics)["i"]
     assert len(series["steps"]) == len(series["values"]) == len(series["timestamps"]) > 0
     assert load(run_dir / "run.json")["status"] == "RUNNING"  # killed: no final event
+
+
+def test_stored_sources_follow_edits_between_runs(tmp_path):
+    """A source stored by one run and edited before the next is stored again under its new
+    MD5; a stored copy deleted meanwhile is written again."""
+    import time as _time
+
+    from observers.file_storage.paths import store_by_content
+
+    src = tmp_path / "train.py"
+    src.write_text("a = 1\n")
+    past = _time.time() - 3600
+    os.utime(src, (past, past))  # settled: remembered between calls
+    store = tmp_path / "runs" / "_sources"
+    first = store_by_content(str(src), str(store))
+    assert first == store_by_content(str(src), str(store))
+    src.write_text("a = 22\n")
+    second = store_by_content(str(src), str(store))
+    assert second != first
+    assert second.endswith(f"train_{hashlib.md5(b'a = 22' + bytes([10])).hexdigest()}.py")
+    os.utime(src, (past, past))
+    os.remove(second)
+    assert store_by_content(str(src), str(store)) == second
+    assert open(second).read() == "a = 22\n"
