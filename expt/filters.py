@@ -393,12 +393,26 @@ def _mongo_condition(op: str, value: Any) -> Any:
     return {_MONGO_OPS[op]: value}
 
 
-def metric_pipeline(name: str, agg: str, op: str, value: Any) -> list[dict]:
-    """An aggregation on the ``metrics`` collection (Sacred's ``{run_id, name, values}``
-    documents) whose output documents' ``_id`` are the run ids whose metric `name` has its
-    `agg` (last/min/max) value satisfying ``op value``."""
+def metric_pipeline(name: str, agg: str, op: str, value: Any, *,
+                    chunks: str | None = "metrics_chunks") -> list[dict]:
+    """An aggregation to run on the ``metrics`` collection; its output documents
+    ``{_id: run_id, v}`` are the runs whose metric `name` has its `agg` (last/min/max) value
+    satisfying ``op value``.
+
+    Series continue from Sacred's ``{run_id, name, values}`` document into the `chunks`
+    collection (``{run_id, name, chunk: 1, 2, ..., values}``, see ``observers.mongo.series``);
+    each document is reduced on its own, then per run: the highest chunk's last value, the
+    least minimum, the greatest maximum. ``chunks=None`` reads Sacred's documents alone.
+    """
     reduce = {"last": {"$arrayElemAt": ["$values", -1]}, "min": {"$min": "$values"},
               "max": {"$max": "$values"}}[agg]
-    return [{"$match": {"name": name}},
-            {"$project": {"_id": "$run_id", "v": reduce}},
-            {"$match": {"v": _mongo_condition(op, value)}}]
+    per_doc = [{"$match": {"name": name}},
+               {"$project": {"run_id": 1, "chunk": {"$ifNull": ["$chunk", 0]}, "v": reduce}}]
+    pipeline = list(per_doc)
+    if chunks:
+        pipeline.append({"$unionWith": {"coll": chunks, "pipeline": per_doc}})
+    pipeline += [{"$sort": {"run_id": 1, "chunk": 1}},
+                 {"$group": {"_id": "$run_id", "v": {{"last": "$last", "min": "$min",
+                                                      "max": "$max"}[agg]: "$v"}}},
+                 {"$match": {"v": _mongo_condition(op, value)}}]
+    return pipeline

@@ -1,8 +1,13 @@
 """The filter language: parsing, errors, the Python evaluator and the MongoDB translation."""
+import socket
+import subprocess
+import sys
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
+from expt import dotted
 from expt.filters import (MISSING, And, Compare, FilterError, Not, Or, compare, evaluate,
                           metric_pipeline, parse_filter, to_mongo)
 
@@ -165,14 +170,120 @@ def test_to_mongo_uses_the_metric_resolver():
     assert query == {"$and": [{"status": "COMPLETED"}, {"_id": {"$in": [1, 2]}}]} and exact
 
 
-@pytest.mark.parametrize("agg, reduce", [
-    ("last", {"$arrayElemAt": ["$values", -1]}),
-    ("min", {"$min": "$values"}),
-    ("max", {"$max": "$values"}),
+@pytest.mark.parametrize("agg, reduce, group", [
+    ("last", {"$arrayElemAt": ["$values", -1]}, "$last"),
+    ("min", {"$min": "$values"}, "$min"),
+    ("max", {"$max": "$values"}, "$max"),
 ])
-def test_metric_pipeline(agg, reduce):
-    """The aggregation on `metrics` selects run ids by the metric's last/min/max value."""
-    assert metric_pipeline("valid.l2", agg, "<", 3000) == [
-        {"$match": {"name": "valid.l2"}},
-        {"$project": {"_id": "$run_id", "v": reduce}},
+def test_metric_pipeline(agg, reduce, group):
+    """The aggregation reduces each metric document, then each run across its chunks."""
+    per_doc = [{"$match": {"name": "valid.l2"}},
+               {"$project": {"run_id": 1, "chunk": {"$ifNull": ["$chunk", 0]}, "v": reduce}}]
+    assert metric_pipeline("valid.l2", agg, "<", 3000) == per_doc + [
+        {"$unionWith": {"coll": "metrics_chunks", "pipeline": per_doc}},
+        {"$sort": {"run_id": 1, "chunk": 1}},
+        {"$group": {"_id": "$run_id", "v": {group: "$v"}}},
         {"$match": {"v": {"$lt": 3000}}}]
+    assert metric_pipeline("valid.l2", agg, "<", 3000, chunks=None)[2]["$sort"]
+
+
+# ------------------------------------------------- the same filters on a real MongoDB server
+SERVER = Path(__file__).resolve().parents[1] / "scripts" / "mongo-server"
+DOCS = [  # run documents as the MongoObserver writes them (the fields filters read)
+    {"_id": 1, "status": "COMPLETED", "experiment": {"name": "train"}, "meta": {"comment": "base"},
+     "config": {"num_leaves": 31, "lr": 0.1}, "start_time": datetime(2026, 10, 30, 12),
+     "result": 3.1},
+    {"_id": 2, "status": "COMPLETED", "experiment": {"name": "train"},
+     "config": {"num_leaves": 40, "lr": 0.1}, "start_time": datetime(2026, 11, 2, 9),
+     "omniboard": {"tags": ["best"], "notes": "fast"}, "result": 4.0},
+    {"_id": 3, "status": "FAILED", "experiment": {"name": "train"},
+     "config": {"num_leaves": 63, "lr": 0.05}, "start_time": datetime(2026, 11, 3, 9)},
+    {"_id": 4, "status": "COMPLETED", "experiment": {"name": "eval"},
+     "config": {"num_leaves": 63, "lr": 0.05, "opt": {"name": "adam"}},
+     "start_time": datetime(2026, 11, 4, 9), "omniboard": {"tags": ["best", "v2"]}},
+]
+# run 2's series continues in two chunks, so its last value (2900) is in chunk 2
+METRICS = [{"run_id": 1, "name": "valid.l2", "values": [5000, 3500]},
+           {"run_id": 2, "name": "valid.l2", "values": [5000, 4000]},
+           {"run_id": 3, "name": "valid.l2", "values": [float(v) for v in (4800, 2800)]},
+           {"run_id": 4, "name": "train.loss", "values": [1.0, 0.5]}]
+CHUNKS = [{"run_id": 2, "name": "valid.l2", "chunk": 1, "values": [2000, 3100]},
+          {"run_id": 2, "name": "valid.l2", "chunk": 2, "values": [3000, 2900]}]
+FIELD_PATHS = {"id": "_id", "experiment": "experiment.name", "comment": "meta.comment",
+               "tags": "omniboard.tags", "note": "omniboard.notes"}
+
+
+@pytest.fixture(scope="module")
+def mongo_db(tmp_path_factory):
+    """A database on a real SecantusDB server holding DOCS, METRICS and CHUNKS."""
+    pymongo = pytest.importorskip("pymongo")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = subprocess.run([sys.executable, str(SERVER), "start", "--port", str(port)],
+                         check=True, capture_output=True, text=True).stdout
+    pid = out.strip().splitlines()[-1]
+    client = pymongo.MongoClient(f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=10000)
+    try:
+        db = client["filters"]
+        db.runs.insert_many([dict(d) for d in DOCS])
+        db.metrics.insert_many([dict(m) for m in METRICS])
+        db.metrics_chunks.insert_many([dict(c) for c in CHUNKS])
+        yield db
+    finally:
+        client.close()
+        subprocess.run([sys.executable, str(SERVER), "stop", pid], check=True)
+
+
+def python_ids(node) -> list[int]:
+    """The run ids the Python evaluator selects from DOCS/METRICS/CHUNKS."""
+    ids = []
+    for doc in DOCS:
+        series = {}
+        for m in METRICS + CHUNKS:
+            if m["run_id"] == doc["_id"]:
+                series.setdefault(m["name"], []).extend(m["values"])
+
+        def lookup(field, doc=doc, series=series):
+            if field.startswith("metrics."):
+                name, _, agg = field[len("metrics."):].rpartition(".")
+                values = series.get(name)
+                if values is None:
+                    return MISSING
+                return {"last": values[-1], "min": min(values), "max": max(values)}[agg]
+            return dotted.get(doc, FIELD_PATHS.get(field, field), MISSING)
+
+        if evaluate(node, lookup):
+            ids.append(doc["_id"])
+    return ids
+
+
+@pytest.mark.parametrize("text, ids", [
+    ("status=COMPLETED", [1, 2, 4]),
+    ("status!=COMPLETED", [3]),
+    ("config.num_leaves>=40 and config.lr<0.1", [3, 4]),
+    ("experiment=train and not config.num_leaves=31", [2, 3]),
+    ("tags=best", [2, 4]),
+    ("tags!=v2", [1, 2, 3]),
+    ("note~^fa", [2]),
+    ("comment=base or config.opt.name=adam", [1, 4]),
+    ("start_time>=2026-11-01 and start_time<2026-11-04", [2, 3]),
+    ("config.missing!=3", [1, 2, 3, 4]),
+    ("result>3.5", [2]),
+    ("metrics.valid.l2.last<3000", [2, 3]),
+    ("metrics.valid.l2.min<2500 and status=COMPLETED", [2]),
+    ("metrics.valid.l2.max>=5000", [1, 2]),
+    ("metrics.train.loss.last<=0.5 or metrics.valid.l2.last>3400", [1, 4]),
+    ("not metrics.valid.l2.last<3000", [1, 4]),
+])
+def test_mongo_query_and_python_evaluator_agree_on_a_real_server(mongo_db, text, ids):
+    """to_mongo (with metric_pipeline as resolver) and evaluate select the same runs."""
+    def resolver(name, agg, op, value):
+        found = mongo_db.metrics.aggregate(metric_pipeline(name, agg, op, value))
+        return {"_id": {"$in": sorted(d["_id"] for d in found)}}
+
+    node = parse_filter(text)
+    query, exact = to_mongo(node, metric=resolver)
+    assert exact
+    assert sorted(d["_id"] for d in mongo_db.runs.find(query, {"_id": 1})) == ids
+    assert python_ids(node) == ids
