@@ -167,12 +167,14 @@ class Experiment(Ingredient):
             meta["comment"] = options["comment"]
         if options.get("priority") is not None:
             meta["priority"] = options["priority"]
+        beat_interval = float(options.get("beat_interval") or self.beat_interval)
+        meta["beat_interval"] = beat_interval  # readers judge a silent run dead from it
         run = Run(
             config=config, config_modifications=summary, main_function=command,
             observers=[] if unobserved else self.observers, experiment_info=ex_info,
             host_info=get_host_info(self.host_env_vars, self.additional_host_info),
             meta_info=redact_tree(meta), command=command_name, logger=logger, run_id=options.get("id"),
-            beat_interval=float(options.get("beat_interval") or self.beat_interval),
+            beat_interval=beat_interval,
             capture_mode=check_mode(options.get("capture") or self.capture_mode or DEFAULT_MODE),
             captured_out_filter=self.captured_out_filter,
             pre_run_hooks=[h for i in self.traverse_ingredients() for h in i.pre_run_hooks],
