@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from .dotted import deep_copy
 from .errors import ReadOnlyConfigError
 
 
@@ -72,8 +73,4 @@ def make_readonly(value: Any, where: str = "config") -> Any:
 
 def to_plain(value: Any) -> Any:
     """Ordinary, mutable dicts and lists again."""
-    if isinstance(value, dict):
-        return {k: to_plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_plain(v) for v in value]
-    return value
+    return deep_copy(value)
