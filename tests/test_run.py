@@ -361,3 +361,98 @@ def test_heartbeat_carries_info_while_running():
     assert seen == {"epoch1": True}
     beats = [kw for name, kw in obs.events if name == "heartbeat_event"]
     assert beats[0]["result"] is None and beats[-1]["info"] == {"epoch": 2}
+
+
+def test_heartbeats_share_one_thread_and_keep_their_own_intervals():
+    """Two heartbeats running at once both beat at their own pace from one shared thread, and
+    none beats after its stop() returned."""
+    import threading
+
+    from expt.run import _Heartbeat
+
+    fast, slow = [], []
+    a = _Heartbeat(0.01, lambda: fast.append(threading.current_thread().name))
+    b = _Heartbeat(0.05, lambda: slow.append(threading.current_thread().name))
+    assert wait_for(lambda: len(slow) >= 3)
+    a.stop()
+    b.stop()
+    counts = len(fast), len(slow)
+    time.sleep(0.15)
+    assert (len(fast), len(slow)) == counts
+    assert len(fast) > 2 * len(slow)  # each at its own interval
+    assert set(fast) == set(slow) == {"expt-heartbeat"}
+    assert [t.name for t in threading.enumerate()].count("expt-heartbeat") == 1
+
+
+def test_heartbeat_stop_waits_for_a_beat_in_progress():
+    """stop() returns only after the beat running at that moment has finished."""
+    from expt.run import _Heartbeat
+
+    state = {"inside": False, "beats": 0}
+
+    def beat():
+        state["inside"] = True
+        time.sleep(0.2)
+        state["beats"] += 1
+        state["inside"] = False
+
+    hb = _Heartbeat(0.01, beat)
+    assert wait_for(lambda: state["inside"])
+    hb.stop()
+    assert not state["inside"] and state["beats"] == 1
+    time.sleep(0.05)
+    assert state["beats"] == 1
+
+
+def test_a_failing_beat_is_logged_and_the_next_one_comes(caplog):
+    """An exception in beat() is logged; the heartbeat keeps going."""
+    from expt.run import _Heartbeat
+
+    calls = []
+
+    def beat():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("first beat fails")
+
+    hb = _Heartbeat(0.01, beat)
+    assert wait_for(lambda: len(calls) >= 3)
+    hb.stop()
+    assert "Heartbeat failed." in caplog.text
+
+
+def test_many_runs_use_one_heartbeat_thread():
+    """Sequential runs do not start a heartbeat thread each."""
+    import threading
+
+    ex, obs = experiment(lambda size: size, beat_interval=0.005)
+    for _ in range(20):
+        ex.run()
+    assert [t.name for t in threading.enumerate()].count("expt-heartbeat") == 1
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_heartbeats_work_in_a_forked_child():
+    """A child forked while the parent's heartbeat thread exists gets beats of its own, and
+    stopping a heartbeat inherited from the parent does not hang."""
+    import os
+
+    from expt.run import _Heartbeat
+
+    parent_beats = []
+    inherited = _Heartbeat(0.01, lambda: parent_beats.append(1))
+    assert wait_for(lambda: parent_beats)
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 only if everything worked
+        ok = False
+        try:
+            inherited.stop()
+            beats = []
+            hb = _Heartbeat(0.01, lambda: beats.append(1))
+            ok = wait_for(lambda: len(beats) >= 2, timeout=5)
+            hb.stop()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    inherited.stop()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0

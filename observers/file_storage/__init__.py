@@ -66,6 +66,22 @@ def _json_text(value: Any) -> str:
 # copy of each (nobody else holds it, so it cannot change behind our back) and encodes it once
 # per run: json's indent mode is pure Python, and these are most of run.json.
 _FIXED_KEYS = ("experiment", "host", "meta")
+# Across runs, the same experiment and host come back: their indented text is looked up by
+# their compact text (C-accelerated, ~10x cheaper, and as exact: same structure, same order).
+_indented: dict[str, str] = {}
+_INDENTED_SIZE = 64
+
+
+def _fixed_text(value: Any) -> str:
+    """``_json_text(value)`` for a JSON-safe value that recurs from run to run."""
+    compact = json.dumps(value, sort_keys=True)
+    text = _indented.get(compact)
+    if text is None:
+        text = json.dumps(value, sort_keys=True, indent=2)
+        if len(_indented) >= _INDENTED_SIZE:
+            _indented.clear()
+        _indented[compact] = text
+    return text
 
 
 def _run_json_text(entry: dict, encoded: dict[str, tuple[Any, str]]) -> str:
@@ -77,12 +93,13 @@ def _run_json_text(entry: dict, encoded: dict[str, tuple[Any, str]]) -> str:
         cached = encoded.get(key)
         if cached is not None and cached[0] is value:
             text = cached[1]
-        else:
+        elif key in _FIXED_KEYS:
             # A value nested one level down is its own indent=2 text, shifted by 2 spaces
             # (strings in JSON never hold a raw newline).
+            text = _fixed_text(to_json_safe(value)).replace("\n", "\n  ")
+            encoded[key] = (value, text)
+        else:
             text = _json_text(value).replace("\n", "\n  ")
-            if key in _FIXED_KEYS:
-                encoded[key] = (value, text)
         parts.append(f"{json.dumps(key)}: {text}")
     return "{\n  " + ",\n  ".join(parts) + "\n}" if parts else "{}"
 
