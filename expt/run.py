@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import os
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
@@ -215,25 +217,99 @@ class Run:
 
 
 class _Heartbeat:
-    """A daemon thread calling `beat` every `interval` seconds until stopped."""
+    """Calls `beat` every `interval` seconds (the first one `interval` after the start) until
+    stopped; once :meth:`stop` returns, no beat is running and none will start.
+
+    All heartbeats of a process share one daemon thread (started with the first run): starting
+    a thread per run, and joining it at the end, cost ~0.15 ms, a tenth of a tiny run.
+    """
+
+    __slots__ = ("_interval", "_beat", "_stopped", "_running", "_owner")
 
     def __init__(self, interval: float, beat: Callable[[], None]):
         self._interval = interval
         self._beat = beat
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="expt-heartbeat", daemon=True)
-        self._thread.start()
-
-    def _loop(self) -> None:
-        while not self._stopped.wait(self._interval):
-            try:
-                self._beat()
-            except Exception:  # a heartbeat must never kill the run
-                log.exception("Heartbeat failed.")
+        self._stopped = False
+        self._running = False  # the shared thread is calling beat() now
+        self._owner = _beats  # after a fork, the child's scheduler is another one
+        self._owner.add(self)
 
     def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join()
+        self._owner.remove(self)
+
+
+class _BeatScheduler:
+    """The thread behind every :class:`_Heartbeat`: beats due soonest first, one at a time."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._due: list[tuple[float, int, _Heartbeat]] = []  # a heap
+        self._count = 0  # ties in due time go in order of scheduling
+        self._thread: threading.Thread | None = None
+
+    def add(self, hb: _Heartbeat) -> None:
+        with self._cond:
+            self._push(hb, time.monotonic() + hb._interval)
+            if self._thread is None or not self._thread.is_alive():  # first, or killed
+                self._thread = threading.Thread(target=self._loop, name="expt-heartbeat",
+                                                daemon=True)
+                self._thread.start()
+
+    def _push(self, hb: _Heartbeat, due: float) -> None:
+        self._count += 1
+        heapq.heappush(self._due, (due, self._count, hb))
+        if self._due[0][2] is hb:  # sooner than what the thread waits for
+            self._cond.notify_all()
+
+    def remove(self, hb: _Heartbeat) -> None:
+        with self._cond:
+            hb._stopped = True
+            self._due = [entry for entry in self._due if entry[2] is not hb]
+            heapq.heapify(self._due)  # a few runs at most: rebuilding is cheap
+            thread = self._thread
+            if thread is not threading.current_thread():  # not from inside beat() itself
+                while hb._running and thread.is_alive():
+                    self._cond.wait(0.1)
+
+    def _loop(self) -> None:
+        cond = self._cond
+        while True:
+            with cond:
+                while True:
+                    if not self._due:
+                        cond.wait()
+                        continue
+                    wait = self._due[0][0] - time.monotonic()
+                    if wait > 0:
+                        cond.wait(wait)
+                        continue
+                    hb = heapq.heappop(self._due)[2]
+                    hb._running = True
+                    break
+            try:
+                hb._beat()
+            except Exception:  # a heartbeat must never kill the run
+                log.exception("Heartbeat failed.")
+            finally:
+                with cond:
+                    hb._running = False
+                    if not hb._stopped:  # the next beat `interval` after this one ended
+                        self._push(hb, time.monotonic() + hb._interval)
+                    cond.notify_all()  # a stop() may be waiting for this beat to end
+
+
+_beats = _BeatScheduler()
+
+
+def _reset_after_fork() -> None:
+    """A forked child has no heartbeat thread: its runs get a new scheduler, and a heartbeat
+    of the parent's stops at once (the child's copy of its scheduler has no thread)."""
+    global _beats
+    _beats = _BeatScheduler()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def format_user_traceback(exc: BaseException) -> list[str]:
