@@ -88,7 +88,7 @@ def model_metadata(booster: Any, estimator: Any = None) -> dict:
         "feature_names": list(booster.feature_name()),
         "objective": to_safe(booster.params.get("objective")) if booster.params else None,
         "estimator": estimator_state(estimator) if estimator is not None else None,
-        "load_with": "expt.integrations.lightgbm.load_model(run_folder)",
+        "load_with": "expt.integrations.lightgbm.load_model(run_ref)",
     }
 
 
@@ -128,51 +128,108 @@ def log_model(model: Any, run: Any = None, *, name: str = "model") -> dict | Non
     return meta
 
 
-def _read_metadata(run_ref: str | os.PathLike, name: str) -> tuple[str, dict]:
-    folder = os.fspath(run_ref)
+def _models_in(names: list[str]) -> list[str]:
+    """Model names among artifact names: those with both ``<name>.json`` and ``<name>.txt``."""
+    present = set(names)
+    return sorted(n[:-5] for n in present if n.endswith(".json") and n[:-5] + ".txt" in present)
+
+
+def _check_stored(where: str, name: str, names: list[str]) -> None:
+    if f"{name}.json" in names and f"{name}.txt" in names:
+        return
+    models = _models_in(names)
+    hints = suggest(name, models) if models else []
+    raise ExptError(f"Run {where!r} has no LightGBM model {name!r}"
+                    + (f". Did you mean {hints[0]!r}?" if hints else
+                       f"; models there: {models or 'none'}."))
+
+
+def _parse_meta(where: str, name: str, data: bytes) -> dict:
+    try:
+        meta = json.loads(data.decode("utf-8"))
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        raise ExptError(f"{name}.json of run {where!r} does not describe a LightGBM model "
+                        "stored by expt.")
+    return meta
+
+
+def _is_store_ref(run_ref: Any) -> bool:
+    """True when `run_ref` names a run through a store (``LOCATION#ID``, a MongoDB URL)."""
+    if not isinstance(run_ref, str) or os.path.isdir(run_ref):
+        return False
+    from ..runref import MONGO, parse_location
+
+    return "#" in run_ref or parse_location(run_ref).kind == MONGO
+
+
+def _read_from_folder(folder: str, name: str) -> tuple[str, str, dict]:
     if not os.path.isdir(folder):
         raise ExptError(f"No run folder {folder!r}: pass the folder of a recorded run, such "
-                        "as 'runs/3'.")
+                        "as 'runs/3', or a run reference such as 'mongodb://host/db#3'.")
+    names = [f for f in os.listdir(folder) if os.path.isfile(os.path.join(folder, f))]
+    _check_stored(folder, name, names)
+    with open(os.path.join(folder, f"{name}.json"), "rb") as f:
+        meta = _parse_meta(folder, name, f.read())
+    with open(os.path.join(folder, f"{name}.txt"), encoding="utf-8") as f:
+        return folder, f.read(), meta
+
+
+def _read_from_store(text: str, name: str) -> tuple[str, str, dict]:
+    """Read the model through the read-back store API (expt.store), e.g. from MongoDB."""
+    from ..runref import parse_runref
+    from ..store import StoreNotFoundError, open_store
+
+    ref = parse_runref(text)  # RunRefError names a malformed reference
+    try:
+        store = open_store(ref.location)
+    except StoreNotFoundError as exc:  # e.g. observers.mongo.store not installed
+        raise StoreNotFoundError(f"Cannot load the LightGBM model of run {text!r}: {exc}") \
+            from exc
+    with store:
+        artifacts = store.get(ref.run_id).artifacts  # RunNotFoundError names the nearest ids
+        _check_stored(str(ref), name, artifacts.names())
+        with artifacts.open(f"{name}.json") as f:
+            meta = _parse_meta(str(ref), name, f.read())
+        with artifacts.open(f"{name}.txt") as f:
+            return str(ref), f.read().decode("utf-8"), meta
+
+
+def _read_stored(run_ref: Any, name: str) -> tuple[str, str, dict]:
+    """(where, model text, metadata) of model `name` in the run `run_ref`."""
     _check_name(name)
-    meta_path = os.path.join(folder, f"{name}.json")
-    if not os.path.isfile(meta_path):
-        models = sorted(f[:-5] for f in os.listdir(folder) if f.endswith(".json")
-                        and os.path.isfile(os.path.join(folder, f[:-4] + "txt")))
-        hints = suggest(name, models) if models else []
-        hint = hints[0] if hints else None
-        raise ExptError(f"Run folder {folder!r} has no LightGBM model {name!r}"
-                        + (f". Did you mean {hint!r}?" if hint else
-                           f"; models there: {models or 'none'}."))
-    with open(meta_path, encoding="utf-8") as f:
-        meta = json.load(f)
-    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-        raise ExptError(f"{meta_path!r} does not describe a LightGBM model stored by expt.")
-    return os.path.join(folder, f"{name}.txt"), meta
+    if _is_store_ref(run_ref):
+        return _read_from_store(run_ref.strip(), name)
+    return _read_from_folder(os.fspath(run_ref), name)
 
 
-def load_model(run_ref: str | os.PathLike, *, name: str = "model") -> Any:
-    """The Booster stored as `name` in the run folder `run_ref` (such as ``runs/3``)."""
-    model_file, meta = _read_metadata(run_ref, name)
-    booster = lgb.Booster(model_file=model_file)
+def _booster(model_text: str, meta: dict) -> Any:
+    booster = lgb.Booster(model_str=model_text)
     booster.best_iteration = int(meta.get("best_iteration") or 0)
     return booster
 
 
+def load_model(run_ref: str | os.PathLike, *, name: str = "model") -> Any:
+    """The Booster stored as `name` in a run: a run folder (``runs/3``) or a run reference
+    read through :func:`expt.store.open_store` (``mongodb://host:27017/db#3``, ``runs#3``)."""
+    _, model_text, meta = _read_stored(run_ref, name)
+    return _booster(model_text, meta)
+
+
 def load_estimator(run_ref: str | os.PathLike, *, name: str = "model") -> Any:
-    """The fitted scikit-learn estimator stored as `name` in the run folder `run_ref`."""
-    model_file, meta = _read_metadata(run_ref, name)
+    """The fitted scikit-learn estimator stored as `name` in a run (see :func:`load_model`)."""
+    where, model_text, meta = _read_stored(run_ref, name)
     stored = meta.get("estimator")
     if not stored:
-        raise ExptError(f"The model {name!r} in {os.fspath(run_ref)!r} was stored as a Booster, "
+        raise ExptError(f"The model {name!r} in {where!r} was stored as a Booster, "
                         "not an estimator: use load_model().")
     if stored.get("class") not in ESTIMATOR_CLASSES:
         raise ExptError(f"Unknown estimator class {stored.get('class')!r}; expected one of "
                         f"{', '.join(ESTIMATOR_CLASSES)}.")
     estimator = getattr(lgb, stored["class"])(**stored["params"])
     state = stored["state"]
-    booster = lgb.Booster(model_file=model_file)
-    booster.best_iteration = int(meta.get("best_iteration") or 0)
-    estimator._Booster = booster
+    estimator._Booster = _booster(model_text, meta)
     estimator._n_features = state["n_features"]
     estimator._n_features_in = state["n_features_in"]
     estimator._fitted_with_feature_names = state["fitted_with_feature_names"]
