@@ -161,7 +161,7 @@ def test_default_mode_per_platform():
 
 
 RESTORE_ON_ERROR = """
-import json, logging, os, sys, threading
+import json, logging, os, sys, threading, time
 from expt.capture_output import capture_output
 mode, how = sys.argv[1], sys.argv[2]
 logging.basicConfig(format="%(message)s")
@@ -179,8 +179,15 @@ try:
         raise {"exc": RuntimeError, "kbi": KeyboardInterrupt}[how]("boom")
 except (RuntimeError, KeyboardInterrupt) as exc:
     caught = type(exc).__name__
+def os_threads():  # the reader is a plain OS thread: count those, after it had time to exit
+    for _ in range(200):
+        if len(os.listdir("/proc/self/task")) == 1:
+            break
+        time.sleep(0.005)
+    return len(os.listdir("/proc/self/task"))
 print(json.dumps({"same": state() == before, "caught": caught, "value": cap.getvalue(),
-                  "threads": threading.active_count()}), file=sys.stderr)
+                  "threads": threading.active_count(), "os_threads": os_threads()}),
+      file=sys.stderr)
 """
 
 
@@ -192,7 +199,7 @@ def test_restores_everything_on_exception_and_keyboard_interrupt(mode, how):
     proc = run_script(RESTORE_ON_ERROR, mode, how)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stderr.splitlines()[-1])
-    assert report["same"] and report["threads"] == 1
+    assert report["same"] and report["threads"] == 1 and report["os_threads"] == 1
     assert report["caught"] == {"exc": "RuntimeError", "kbi": "KeyboardInterrupt"}[how]
     lines = report["value"].split("\n")
     assert lines[-1] == "half"  # the unfinished last line is kept, descriptor lines before it
