@@ -1,0 +1,286 @@
+"""MongoStore: reading back the runs a MongoObserver (or Sacred's) wrote to a MongoDB database.
+
+Registered as the ``mongo`` backend of the ``expt.stores`` entry-point group. Locations are
+``mongodb://[user:pw@]host[:port]/db``, ``mongodb+srv://...`` and ``host:port[:db]`` (database
+``sacred`` when none is named, like ``-m``). Filters are evaluated in the database: plain fields
+by a ``runs`` query (:func:`expt.filters.to_mongo`), metric filters by an aggregation on
+``metrics`` and ``metrics_chunks`` (:func:`expt.filters.metric_pipeline`); only runs fetched by
+a query that is not exact (derived status, duration) are checked again in Python. Metric series
+and output are read in full by :mod:`.read`. Tags and notes are ``omniboard.tags`` /
+``omniboard.notes`` in the run document, where Omniboard keeps them.
+"""
+from __future__ import annotations
+
+import re
+from typing import IO, Any, Iterable, Sequence
+
+from expt.errors import UserInputError, suggest
+from expt.filters import FilterError, Node, evaluate, fields_of, metric_pipeline, parse_filter, \
+    to_mongo
+from expt.runref import MONGO, Location, RunId
+from expt.store import (NotInRunError, RunList, RunNotFoundError, RunRecord, Store,
+                        StoreNotFoundError, sort_records)
+
+from .ops import Names
+from .read import read_metric, read_output
+from .url import parse_url, redact, uri_options
+
+CONNECT_TIMEOUT_MS = 5000
+_BATCH_IDS = 2000  # run ids per bulk metric-summary aggregation
+
+
+class MongoStore(Store):
+    """Runs stored in MongoDB in Sacred's layout (see :mod:`observers.mongo.observer`)."""
+
+    def __init__(self, location: Location | str, *, collection_prefix: str = "",
+                 client: Any = None):
+        import pymongo
+        from pymongo.errors import OperationFailure, PyMongoError
+
+        if isinstance(location, str):
+            location = Location(MONGO, location)
+        self.location = location
+        target = parse_url(location.target)
+        self.url = target.redacted
+        self.names = Names(collection_prefix)
+        self.collection_prefix = collection_prefix
+        self._own_client = client is None
+        if client is None:
+            opts = uri_options(target.uri)
+            kwargs = {} if "serverselectiontimeoutms" in opts else {
+                "serverSelectionTimeoutMS": CONNECT_TIMEOUT_MS}
+            client = pymongo.MongoClient(target.uri, **kwargs)
+        self.client = client
+        self.db = client[target.db_name]
+        try:
+            existing = client.list_database_names()
+        except OperationFailure:  # a user without listDatabases rights: trust the name
+            existing = None
+        except PyMongoError as e:
+            self.close()
+            raise StoreNotFoundError(f"Cannot reach MongoDB at {self.url}: "
+                                     f"{redact(str(e))[:300]}") from None
+        if existing is not None and target.db_name not in existing:
+            self.close()
+            close = suggest(target.db_name, [d for d in existing
+                                             if d not in ("admin", "config", "local")])
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            raise StoreNotFoundError(f"No database {target.db_name!r} at {self.url}: it holds "
+                                     f"no runs.{hint}")
+        self._runs = self.db[self.names.runs]
+        self._metrics = self.db[self.names.metrics]
+        self._chunks = self.db[self.names.metric_chunks]
+        self._summaries: dict[RunId, dict] = {}  # filled in bulk for the last runs() result
+        self._pending: set[RunId] = set()
+
+    def __repr__(self) -> str:
+        return f"MongoStore({self.url!r}, db={self.db.name!r})"
+
+    def _missing(self, run_id: RunId) -> RunNotFoundError:
+        ids = [str(d["_id"]) for d in self._runs.find({}, {"_id": 1}).limit(100_000)]
+        return RunNotFoundError(self.location.target, run_id, suggest(str(run_id), ids))
+
+    def _find(self, run_id: RunId, fields: Sequence[str] | None = None) -> dict:
+        doc = self._runs.find_one({"_id": run_id}, list(fields) if fields else None)
+        if doc is None:
+            raise self._missing(run_id)
+        return doc
+
+    # ---------------------------------------------------------------------- backend API
+    def run_ids(self) -> list[RunId]:
+        """Every run id in id order (numbers before text, as MongoDB sorts them)."""
+        return [d["_id"] for d in self._runs.find({}, {"_id": 1}).sort("_id", 1)]
+
+    def load_run(self, run_id: RunId) -> dict:
+        return self._find(run_id)
+
+    def load_config(self, run_id: RunId) -> dict:
+        return self._find(run_id, ["config"]).get("config") or {}
+
+    def load_info(self, run_id: RunId) -> dict:
+        return self._find(run_id, ["info"]).get("info") or {}
+
+    def metric_names(self, run_id: RunId) -> list[str]:
+        """Names in the order the metrics were first logged."""
+        docs = self._metrics.find({"run_id": run_id}, {"name": 1}).sort("_id", 1)
+        return list(dict.fromkeys(d["name"] for d in docs))
+
+    def load_metric(self, run_id: RunId, name: str) -> dict[str, Sequence]:
+        series = read_metric(self.db, run_id, name, collection_prefix=self.collection_prefix)
+        if not series["values"] and self._metrics.find_one(
+                {"run_id": run_id, "name": name}, {"_id": 1}) is None:
+            raise NotInRunError("metric", name, f"{self.location.target}#{run_id}",
+                                self.metric_names(run_id))
+        return series
+
+    def metric_summary(self, run_id: RunId) -> dict[str, dict]:
+        """``{name: {last, min, max, count}}`` computed in the database (one aggregation serves
+        every run of the last :meth:`runs` result, for tables and DataFrames)."""
+        if run_id in self._summaries:
+            return self._summaries.pop(run_id)
+        if run_id in self._pending:
+            ids = list(self._pending)
+            self._pending.clear()
+            for start in range(0, len(ids), _BATCH_IDS):
+                self._summaries.update(self._summarize(ids[start:start + _BATCH_IDS]))
+            return self._summaries.pop(run_id, {})
+        return self._summarize([run_id]).get(run_id, {})
+
+    def _summarize(self, run_ids: list[RunId]) -> dict[RunId, dict]:
+        per_doc = [{"$match": {"run_id": {"$in": run_ids}}},
+                   {"$project": {"run_id": 1, "name": 1, "chunk": {"$ifNull": ["$chunk", 0]},
+                                 "last": {"$arrayElemAt": ["$values", -1]},
+                                 "min": {"$min": "$values"}, "max": {"$max": "$values"},
+                                 "count": {"$size": {"$ifNull": ["$values", []]}}}}]
+        pipeline = per_doc + [
+            {"$unionWith": {"coll": self.names.metric_chunks, "pipeline": per_doc}},
+            {"$sort": {"run_id": 1, "name": 1, "chunk": 1}},
+            {"$group": {"_id": {"run_id": "$run_id", "name": "$name"},
+                        "first": {"$first": "$_id"}, "last": {"$last": "$last"},
+                        "min": {"$min": "$min"}, "max": {"$max": "$max"},
+                        "count": {"$sum": "$count"}}},
+            {"$sort": {"first": 1}}]
+        out: dict[RunId, dict] = {}
+        for d in self._metrics.aggregate(pipeline):
+            out.setdefault(d["_id"]["run_id"], {})[d["_id"]["name"]] = {
+                "last": d.get("last"), "count": d["count"], "min": d.get("min"),
+                "max": d.get("max")}
+        return out
+
+    def load_output(self, run_id: RunId, offset: int = 0) -> str:
+        try:
+            return read_output(self.db, run_id, collection_prefix=self.collection_prefix)[offset:]
+        except KeyError:
+            raise self._missing(run_id) from None
+
+    def _artifact_entries(self, run_id: RunId) -> list[dict]:
+        return [a for a in self._find(run_id, ["artifacts"]).get("artifacts") or []
+                if isinstance(a, dict) and "name" in a]
+
+    def artifact_names(self, run_id: RunId) -> list[str]:
+        return [a["name"] for a in self._artifact_entries(run_id)]
+
+    def open_artifact(self, run_id: RunId, name: str) -> IO[bytes]:
+        """The GridFS file of artifact `name`; names that could leave a folder when downloaded
+        (absolute, ``..``) are refused, as in the folder store."""
+        import gridfs
+
+        from observers.file_storage.paths import safe_relative_name
+
+        safe_relative_name(name)
+        entries = self._artifact_entries(run_id)
+        for entry in entries:
+            if entry["name"] == name:
+                return gridfs.GridFS(self.db, collection=self.names.fs).get(entry["file_id"])
+        raise NotInRunError("artifact", name, f"{self.location.target}#{run_id}",
+                            [a["name"] for a in entries])
+
+    def read_source(self, run_id: RunId, name: str) -> str:
+        import gridfs
+
+        sources = self._find(run_id, ["experiment.sources"]).get("experiment", {}).get(
+            "sources") or []
+        file_id = dict((e[0], e[1]) for e in sources if len(e) >= 2).get(name)
+        if file_id is None:
+            raise UserInputError(f"Source {name!r} of run {run_id} is not uploaded to "
+                                 f"{self.url} (yet): its writer may still be running or "
+                                 "offline; `expt sync` uploads journals.")
+        data = gridfs.GridFS(self.db, collection=self.names.fs).get(file_id).read()
+        return data.decode("utf-8", errors="replace")
+
+    def set_omniboard(self, run_id: RunId, key: str, value: Any) -> None:
+        if self._runs.update_one({"_id": run_id},
+                                 {"$set": {f"omniboard.{key}": value}}).matched_count == 0:
+            raise self._missing(run_id)
+
+    def delete_run(self, run_id: RunId) -> None:
+        """Remove the run's metric documents, its GridFS files (artifacts, output log), then
+        the run document last, so an interrupted delete can simply be repeated. Sources and
+        resources are shared between runs (stored once per content) and stay."""
+        import gridfs
+
+        doc = self._find(run_id, ["artifacts", "captured_out_file"])
+        self._metrics.delete_many({"run_id": run_id})
+        self._chunks.delete_many({"run_id": run_id})
+        file_ids = {a["file_id"] for a in doc.get("artifacts") or []
+                    if isinstance(a, dict) and a.get("file_id") is not None}
+        if (doc.get("captured_out_file") or {}).get("file_id") is not None:
+            file_ids.add(doc["captured_out_file"]["file_id"])
+        prefix = re.escape(f"artifact://{self.names.runs}/{run_id}/")
+        files = self.db[f"{self.names.fs}.files"]
+        file_ids.update(d["_id"] for d in files.find(
+            {"$or": [{"metadata.run_id": run_id}, {"filename": {"$regex": f"^{prefix}"}}]},
+            {"_id": 1}))
+        fs = gridfs.GridFS(self.db, collection=self.names.fs)
+        for file_id in file_ids:
+            fs.delete(file_id)
+        self._runs.delete_one({"_id": run_id})
+        self._summaries.pop(run_id, None)
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+
+    # -------------------------------------------------------------------- in the database
+    def records(self) -> Iterable[RunRecord]:
+        """Every run in id order, fetched in one query."""
+        return self._fetch({}, None)
+
+    def runs(self, filter: str | Node | None = None, *, order_by: str | Sequence[str] | None = None,
+             limit: int | None = None) -> RunList:
+        """Runs matching `filter`, selected by the database; see :meth:`Store.runs`."""
+        node = parse_filter(filter) if isinstance(filter, str) else filter
+        query, exact = to_mongo(node, metric=self._metric_condition)
+        by_id = order_by in (None, "id", "+id", ["id"])
+        matched = list(self._fetch(query, limit if exact and by_id else None))
+        if not exact:
+            matched = [r for r in matched if evaluate(node, r.lookup)]
+        if not matched and node is not None:
+            self._check_fields(filter if isinstance(filter, str) else "", node)
+        self._pending = {r.id for r in matched}
+        self._summaries.clear()
+        if by_id:
+            return RunList(matched[:limit] if limit is not None else matched)
+        return sort_records(matched, order_by, limit)
+
+    def _fetch(self, query: dict, limit: int | None) -> list[RunRecord]:
+        cursor = self._runs.find(query).sort("_id", 1)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        out = []
+        for doc in cursor:
+            record = RunRecord(self, doc["_id"], doc)
+            # config and info came with the document: no second query per run
+            record.__dict__["config"] = doc.get("config") or {}
+            record.__dict__["info"] = doc.get("info") or {}
+            out.append(record)
+        return out
+
+    def _metric_condition(self, name: str, agg: str, op: str, value: Any) -> dict:
+        pipeline = metric_pipeline(name, agg, op, value, chunks=self.names.metric_chunks)
+        pipeline.append({"$project": {"_id": 1}})
+        ids = [d["_id"] for d in self._metrics.aggregate(pipeline)]
+        return {"_id": {"$in": ids}}
+
+    def _check_fields(self, text: str, node: Node) -> None:
+        """FilterError for a config or metric field that no run has (a likely typo)."""
+        for c in fields_of(node):
+            if c.op == "!=":
+                continue
+            if c.metric:
+                name = c.metric[0]
+                if self._metrics.find_one({"name": name}, {"_id": 1}) is None:
+                    known = self._metrics.distinct("name")
+                    if known:
+                        raise FilterError(text, c.field, c.position, "no run has this metric",
+                                          suggest(c.field, [f"metrics.{n}.{c.metric[1]}"
+                                                            for n in known]))
+            elif c.field.startswith("config."):
+                if self._runs.find_one({c.field: {"$exists": True}}, {"_id": 1}) is None:
+                    from expt import dotted
+
+                    known = {f"config.{k}" for d in self._runs.find({}, {"config": 1}).limit(200)
+                             for k, _ in dotted.leaves(d.get("config") or {})}
+                    if known:
+                        raise FilterError(text, c.field, c.position, "no run has this field",
+                                          suggest(c.field, known))

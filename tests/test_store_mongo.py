@@ -1,0 +1,377 @@
+"""The MongoDB store read API and `expt` command on runs written by real experiment processes
+(-m) to the real SecantusDB server: the cases of test_store_folder.py, for MongoDB."""
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import expt
+from expt.filters import FilterError, parse_filter, to_mongo
+from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
+                        RunNotFoundError, Store, StoreNotFoundError, open_store)
+from observers.file_storage import UnsafePathError
+from observers.mongo.store import MongoStore
+# The session server of tests/observers (one SecantusDB process, started on first use).
+from tests.observers.conftest import free_port, mongo_client, mongo_server  # noqa: F401
+
+sys.path.insert(0, os.path.dirname(__file__))
+from store_fixtures import write_experiment  # noqa: E402
+
+EXPT = str(Path(sys.executable).parent / "expt")
+
+
+def run_experiment(script: Path, url: str, *updates: str, flags: tuple[str, ...] = (),
+                   ) -> subprocess.CompletedProcess:
+    """Run the store test experiment once with ``-m url`` and ``with updates``."""
+    cmd = [sys.executable, str(script), "-m", url, *flags]
+    if updates:
+        cmd += ["with", *updates]
+    proc = subprocess.run(cmd, cwd=script.parent, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": "",
+                               "EXPT_JOURNAL_DIR": str(script.parent / "journal")})
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc
+
+
+def make_runs(folder: Path, server) -> str:
+    """Four runs in a fresh database (as store_fixtures.make_runs): 1 num_leaves=31,
+    2 num_leaves=40 (artifact), 3 num_leaves=63 lr=0.05 comment, 4 failed; its URL."""
+    url = f"{server.url}/t_{uuid.uuid4().hex[:12]}"
+    script = write_experiment(folder)
+    run_experiment(script, url)
+    run_experiment(script, url, "num_leaves=40", "artifact=model.txt")
+    run_experiment(script, url, "num_leaves=63", "lr=0.05", flags=("-c", "big trees"))
+    run_experiment(script, url, "crash=True")
+    return url
+
+
+def expt_cmd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([EXPT, *args], cwd=cwd, capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
+@pytest.fixture(scope="module")
+def store_url(tmp_path_factory, mongo_server) -> str:  # noqa: F811
+    return make_runs(tmp_path_factory.mktemp("mstore"), mongo_server)
+
+
+@pytest.fixture
+def store(store_url):
+    with open_store(store_url) as s:
+        yield s
+
+
+@pytest.fixture
+def own_store(tmp_path, mongo_server):  # noqa: F811
+    """A store this test may change."""
+    with open_store(make_runs(tmp_path, mongo_server)) as s:
+        yield s
+
+
+def test_open_store_finds_the_mongo_backend_by_entry_point(store):
+    """open_store on a mongodb:// URL gives the MongoStore registered in expt.stores."""
+    assert isinstance(store, MongoStore)
+    assert [r.id for r in store.runs()] == [1, 2, 3, 4]
+
+
+def test_short_form_location(store_url):
+    """host:port:db (the -m short form) opens the same database."""
+    host_port, _, db = store_url.split("//")[1].partition("/")
+    with open_store(f"{host_port}:{db}") as s:
+        assert s.run_ids() == [1, 2, 3, 4]
+
+
+def test_missing_database_is_a_clear_error(store_url):
+    """A database that does not exist names itself and the nearest existing one."""
+    base, _, db = store_url.rpartition("/")
+    with pytest.raises(StoreNotFoundError, match=f"No database '{db[:-1]}x'.*Did you mean '{db}'"):
+        open_store(f"{base}/{db[:-1]}x")
+
+
+def test_unreachable_server_is_a_clear_error():
+    """A server that does not answer is a StoreNotFoundError naming the URL, credentials hidden."""
+    url = f"mongodb://user:secret@127.0.0.1:{free_port()}/db?serverSelectionTimeoutMS=300"
+    with pytest.raises(StoreNotFoundError, match="Cannot reach MongoDB") as info:
+        open_store(url)
+    assert "secret" not in str(info.value)
+
+
+def test_unknown_run_id_suggests_existing_ids(store):
+    """get() of a missing run raises RunNotFoundError naming the id."""
+    with pytest.raises(RunNotFoundError, match="No run 9"):
+        store.get(9)
+    with pytest.raises(RunNotFoundError):
+        store.get("../2")
+
+
+def test_record_fields(store):
+    """config, meta, host, experiment, status, result, output and sources are read back."""
+    run = store.get(3)
+    assert run.config["num_leaves"] == 63 and run.config["lr"] == 0.05
+    assert run.meta["comment"] == "big trees" and run.meta["command"] == "main"
+    assert run.host["hostname"] == os.uname().nodename
+    assert run.experiment["name"] == "train" and run.command == "main"
+    assert run.status == "COMPLETED" and run.result == pytest.approx(63 * 0.05)
+    assert run.captured_out.splitlines()[:2] == ["step 0", "step 1"]
+    assert run.start_time <= run.stop_time and run.duration >= 0
+    assert run.sources == ["train.py"]
+    assert 'Experiment("train")' in run.read_source("train.py")
+    assert isinstance(run.info, dict)
+
+
+def test_failed_run_has_its_trace(store):
+    """A failed run has status FAILED and the traceback."""
+    run = store.get(4)
+    assert run.status == "FAILED" and "ValueError: boom" in "".join(run.fail_trace)
+
+
+def test_metrics_as_numpy_arrays(store):
+    """run.metrics[name] gives steps, values and timestamps as numpy arrays."""
+    run = store.get(2)
+    assert sorted(run.metrics) == ["train.loss", "valid.l2"]
+    series = run.metrics["valid.l2"]
+    assert series.steps.tolist() == [0, 1, 2, 3, 4]
+    assert series.values.tolist() == [5000.0 - 400 * i for i in range(5)]
+    assert series.timestamps.dtype == np.dtype("datetime64[us]") and len(series.timestamps) == 5
+    frame = series.to_frame()
+    assert list(frame.columns) == ["step", "value", "timestamp"] and len(frame) == 5
+    assert run.metric_summary["valid.l2"] == {"last": 3400.0, "min": 3400.0, "max": 5000.0,
+                                              "count": 5}
+
+
+def test_unknown_metric_suggests_the_nearest(store):
+    """A misspelt metric name is a NotInRunError with a suggestion."""
+    with pytest.raises(NotInRunError, match="Did you mean 'valid.l2'"):
+        store.get(1).metrics["valid.l3"]
+    with pytest.raises(NotInRunError, match="Did you mean 'valid.l2'"):
+        store.load_metric(1, "valid.l3")
+
+
+FILTERS = [
+    ("status=COMPLETED", [1, 2, 3]),
+    ("status=FAILED", [4]),
+    ("config.num_leaves>=40", [2, 3]),
+    ("metrics.valid.l2.last<3000", [3]),
+    ("metrics.valid.l2.max>=5000 and config.crash=true", [4]),
+    ("comment~big", [3]),
+    ("start_time>=2000-01-01 and not config.num_leaves=31", [2, 3]),
+    ("start_time<2000-01-01", []),
+    ("experiment=train and (config.lr<0.1 or status=FAILED)", [3, 4]),
+    ("result>3.5", [2]),
+    ("status=RUNNING or duration>=0 and metrics.train.loss.min<0.5", [1, 2, 3, 4]),
+]
+
+
+@pytest.mark.parametrize("text, ids", FILTERS)
+def test_filters(store, text, ids):
+    """Filters on status, config, metrics, comment, times and result select the right runs,
+    the same runs as the Python evaluator over every run of the store."""
+    assert [r.id for r in store.runs(text)] == ids
+    assert [r.id for r in Store.runs(store, text)] == ids
+
+
+@pytest.mark.parametrize("text", ["config.num_leaves>=40 and metrics.valid.l2.last<3000",
+                                  "status=COMPLETED and metrics.train.loss.max>0.5",
+                                  "not (comment~big or metrics.valid.l2.min<3000)"])
+def test_config_and_metric_filters_are_exact_database_queries(store, text):
+    """Config and metric filters become one exact runs query: no run is checked in Python."""
+    query, exact = to_mongo(parse_filter(text), metric=store._metric_condition)
+    assert exact and query
+
+
+def test_misspelt_fields_are_errors(store):
+    """A config field or metric that no run has is reported with the nearest existing one."""
+    with pytest.raises(FilterError) as info:
+        store.runs("config.num_leafs>=40")
+    assert info.value.suggestions[0] == "config.num_leaves"
+    with pytest.raises(FilterError) as info:
+        store.runs("metrics.valid.l3.last<3")
+    assert info.value.suggestions[0] == "metrics.valid.l2.last"
+
+
+def test_order_by_and_limit(store):
+    """order_by sorts by any filter field ('-' descends); limit cuts the list."""
+    assert [r.id for r in store.runs(order_by="-config.num_leaves")] == [3, 2, 1, 4]
+    assert [r.id for r in store.runs(order_by=["status", "-id"], limit=2)] == [3, 2]
+    assert [r.id for r in store.runs(order_by="metrics.valid.l2.last")] == [3, 2, 1, 4]
+    assert [r.id for r in store.runs("status=COMPLETED", limit=2)] == [1, 2]
+
+
+def test_to_frame(store):
+    """to_frame: one row per run with id, status, flattened config, last metric values, result."""
+    frame = store.runs().to_frame()
+    assert frame.shape[0] == 4
+    for column in ("id", "experiment", "status", "start_time", "stop_time", "duration",
+                   "config.num_leaves", "config.lr", "metrics.valid.l2", "metrics.train.loss",
+                   "result"):
+        assert column in frame.columns
+    assert frame.loc[3, "config.num_leaves"] == 63
+    assert frame.loc[3, "metrics.valid.l2"] == 5000.0 - 630 * 4
+    assert frame.loc[1, "metrics.train.loss"] == pytest.approx(0.2)
+    assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["FAILED"]
+    assert frame.loc[2, "result"] == pytest.approx(4.0)
+
+
+def test_artifacts_list_open_download(store, tmp_path):
+    """Artifacts are listed, opened as binary files and downloaded from GridFS."""
+    arts = store.get(2).artifacts
+    assert arts.names() == ["model.txt"]
+    with arts.open("model.txt") as f:
+        assert f.read() == b"model of 40"
+    dest = arts.download("model.txt", tmp_path)
+    assert Path(dest).read_bytes() == b"model of 40" and Path(dest).parent == tmp_path
+    with pytest.raises(NotInRunError, match="Did you mean 'model.txt'"):
+        arts.open("modle.txt")
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "../1/run.json"])
+def test_unsafe_artifact_names_are_refused(store, name):
+    """Names that would leave a folder when downloaded are refused on read."""
+    with pytest.raises(UnsafePathError):
+        store.get(2).artifacts.open(name)
+
+
+def test_tags_and_notes_where_omniboard_keeps_them(own_store, mongo_client):  # noqa: F811
+    """add_tag/set_note write omniboard.tags/notes in the run document; Omniboard's own writes
+    to those fields are read back; filters see them."""
+    run = own_store.get(1)
+    run.add_tag("best")
+    run.add_tag("v2")
+    run.add_tag("best")
+    run.set_note("fast and good")
+    runs = mongo_client[own_store.db.name].runs
+    doc = runs.find_one({"_id": 1})
+    assert doc["omniboard"] == {"tags": ["best", "v2"], "notes": "fast and good"}
+    assert doc["status"] == "COMPLETED"  # the rest of the document is kept
+    runs.update_one({"_id": 3}, {"$set": {"omniboard.tags": ["best"]}})  # as Omniboard does
+    assert own_store.get(3).tags == ["best"]
+    assert [r.id for r in own_store.runs("tags=best")] == [1, 3]
+    own_store.get(1).remove_tag("best")
+    assert runs.find_one({"_id": 1})["omniboard"]["tags"] == ["v2"]
+    assert own_store.get(1).note == "fast and good"
+
+
+def test_delete_removes_the_run_its_metrics_and_files(own_store, mongo_client):  # noqa: F811
+    """delete() removes the run document, its metric documents and its GridFS files; other
+    runs and the shared sources stay."""
+    db = mongo_client[own_store.db.name]
+    artifact_id = db.runs.find_one({"_id": 2})["artifacts"][0]["file_id"]
+    assert db.metrics.count_documents({"run_id": 2}) == 2
+    own_store.get(2).delete()
+    assert [r.id for r in own_store.runs()] == [1, 3, 4]
+    assert db.metrics.count_documents({"run_id": 2}) == 0
+    assert db["fs.files"].count_documents({"_id": artifact_id}) == 0
+    assert db["fs.chunks"].count_documents({"files_id": artifact_id}) == 0
+    with pytest.raises(RunNotFoundError):
+        own_store.get(2)
+    assert db.metrics.count_documents({"run_id": 1}) == 2
+    assert "Experiment" in own_store.get(1).read_source("train.py")
+
+
+def test_get_run_by_reference(store_url):
+    """expt.get_run opens one run from a mongodb://host/db#3 reference."""
+    run = expt.get_run(f"{store_url}#3")
+    assert run.id == 3 and run.ref == f"{store_url}#3" and run.config["num_leaves"] == 63
+    run.store.close()
+
+
+def test_two_million_point_series_round_trip(tmp_path, mongo_server):  # noqa: F811
+    """A 2,000,000-point series written by a real run is read back complete and in order,
+    across the first metric document and its continuations."""
+    script = tmp_path / "long.py"
+    script.write_text(
+        "from expt import Experiment\nex = Experiment('long')\n"
+        "@ex.automain\ndef main(_run):\n"
+        "    for i in range(2_000_000):\n        _run.log_scalar('loss', i * 0.5)\n")
+    url = f"{mongo_server.url}/t_{uuid.uuid4().hex[:12]}"
+    subprocess.run([sys.executable, str(script), "-m", url], check=True, capture_output=True,
+                   timeout=600, env={**os.environ, "EXPT_JOURNAL_DIR": str(tmp_path / "j")})
+    with open_store(url) as store:
+        assert store.db.metrics_chunks.count_documents({"run_id": 1}) > 1
+        series = store.get(1).metrics["loss"]
+        assert len(series) == 2_000_000
+        assert np.array_equal(series.steps, np.arange(2_000_000))
+        assert np.array_equal(series.values, np.arange(2_000_000) * 0.5)
+        assert len(series.timestamps) == 2_000_000
+        assert store.get(1).metric_summary["loss"] == {
+            "last": 999_999.5, "min": 0.0, "max": 999_999.5, "count": 2_000_000}
+        assert [r.id for r in store.runs("metrics.loss.last>999999")] == [1]
+
+
+def test_killed_run_becomes_probably_dead(tmp_path, mongo_server):  # noqa: F811
+    """A run whose process was killed with SIGKILL turns from RUNNING into PROBABLY_DEAD."""
+    script = write_experiment(tmp_path)
+    url = f"{mongo_server.url}/t_{uuid.uuid4().hex[:12]}"
+    proc = subprocess.Popen([sys.executable, str(script), "-m", url, "-b", "0.2", "with",
+                             "n=1000", "sleep=0.05"], cwd=tmp_path,
+                            env={**os.environ, "EXPT_JOURNAL_DIR": str(tmp_path / "j")},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        run = None
+        while time.monotonic() < deadline:
+            try:
+                with open_store(url) as s:
+                    run = s.get(1)
+                if run.heartbeat is not None:
+                    break
+            except (StoreNotFoundError, RunNotFoundError):
+                pass
+            time.sleep(0.05)
+        assert run is not None and run.heartbeat is not None, "the run never beat"
+        assert run.beat_interval == 0.2 and run.status == "RUNNING"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    with open_store(url) as store:
+        limit = DEAD_AFTER_BEATS * 0.2 + DEAD_SLACK_SECONDS
+        deadline = time.monotonic() + limit + 5
+        while store.get(1).status != PROBABLY_DEAD and time.monotonic() < deadline:
+            time.sleep(0.1)
+        run = store.get(1)
+        assert run.status == PROBABLY_DEAD and run.stored_status == "RUNNING"
+        assert [r.id for r in store.runs("status=PROBABLY_DEAD")] == [1]
+        assert store.runs("status=RUNNING") == []
+
+
+# ----------------------------------------------------------------------- the expt command
+def test_cli_ls(store_url, tmp_path):
+    """`expt ls mongodb://host:port/db [FILTER]` prints the runs the filter selects."""
+    proc = expt_cmd("ls", store_url, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split() for line in proc.stdout.strip().splitlines()]
+    assert rows[0][:3] == ["id", "experiment", "status"] and "valid.l2" in rows[0]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3", "4"]
+    proc = expt_cmd("ls", store_url, "config.num_leaves>=40", "and",
+                    "metrics.valid.l2.last<3000", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split()[0] for line in proc.stdout.strip().splitlines()[1:]] == ["3"]
+
+
+def test_cli_show(store_url, tmp_path):
+    """`expt show mongodb://host:port/db#3` shows the run's status, config and metrics."""
+    proc = expt_cmd("show", f"{store_url}#3", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for text in ("COMPLETED", "num_leaves", "63", "valid.l2", "train"):
+        assert text in proc.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (("show", "{url}#99"), "No run 99"),
+    (("show", "{url}"), "needs '#ID'"),
+    (("ls", "{url}x"), "Did you mean"),
+    (("ls", "{url}", "config.num_leafs>=40"), "config.num_leaves"),
+    (("ls", "{url}", "status=DONE"), "unknown status"),
+    (("artifacts", "{url}#2", "../../etc/passwd"), "Refusing"),
+])
+def test_cli_mistakes_exit_2(store_url, tmp_path, args, message):
+    """Bad run references, databases, filters and artifact names: one clear message, exit 2."""
+    proc = expt_cmd(*(a.format(url=store_url) for a in args), cwd=tmp_path)
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert message in proc.stderr and "Traceback" not in proc.stderr
