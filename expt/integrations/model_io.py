@@ -178,22 +178,24 @@ def _read_from_folder(folder: str, name: str) -> tuple[str, str, dict]:
 
 def _read_from_store(text: str, name: str) -> tuple[str, str, dict]:
     """Read the model through the read-back store API (expt.store), e.g. from MongoDB."""
+    from ..redact import redact_url
     from ..runref import parse_runref
     from ..store import StoreNotFoundError, open_store
 
     ref = parse_runref(text)  # RunRefError names a malformed reference
+    where = redact_url(str(ref))  # messages never show a password from the URL
     try:
         store = open_store(ref.location)
     except StoreNotFoundError as exc:  # e.g. observers.mongo.store not installed
-        raise StoreNotFoundError(f"Cannot load the LightGBM model of run {text!r}: {exc}") \
+        raise StoreNotFoundError(f"Cannot load the LightGBM model of run {where!r}: {exc}") \
             from exc
     with store:
         artifacts = store.get(ref.run_id).artifacts  # RunNotFoundError names the nearest ids
-        _check_stored(str(ref), name, artifacts.names())
+        _check_stored(where, name, artifacts.names())
         with artifacts.open(f"{name}.json") as f:
-            meta = _parse_meta(str(ref), name, f.read())
+            meta = _parse_meta(where, name, f.read())
         with artifacts.open(f"{name}.txt") as f:
-            return str(ref), f.read().decode("utf-8"), meta
+            return where, f.read().decode("utf-8"), meta
 
 
 def _read_stored(run_ref: Any, name: str) -> tuple[str, str, dict]:

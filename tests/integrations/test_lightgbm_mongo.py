@@ -12,7 +12,9 @@ import pytest
 lgb = pytest.importorskip("lightgbm")
 pytest.importorskip("pymongo")
 
+from expt.errors import ExptError  # noqa: E402
 from expt.integrations.lightgbm import autolog, expt_callback, load_estimator, load_model  # noqa
+from expt.store import RunNotFoundError  # noqa: E402
 
 PARAMS = {"objective": "regression", "metric": ["l2", "l1"], "num_leaves": 7,
           "learning_rate": 0.2, "verbose": -1, "num_threads": 1, "seed": 1}
@@ -175,8 +177,10 @@ def test_load_model_from_mongodb_run_reference(data, mongo_record):
     loaded = load_model(rec.ref)
     assert loaded.best_iteration == booster.best_iteration
     np.testing.assert_array_equal(loaded.predict(X), booster.predict(X))
-    with pytest.raises(Exception, match="Did you mean 'model'"):
+    with pytest.raises(ExptError, match="Did you mean 'model'"):
         load_model(rec.ref, name="modle")
+    with pytest.raises(RunNotFoundError, match="No run 999"):
+        load_model(rec.ref.replace(f"#{rec.run_id}", "#999"))
 
 
 def test_load_model_mongodb_reference_without_store_backend(data, mongo_record, monkeypatch):
@@ -188,11 +192,27 @@ def test_load_model_mongodb_reference_without_store_backend(data, mongo_record, 
     monkeypatch.setattr(expt.store, "backends", lambda: {
         "folder": "observers.file_storage.store:FolderStore",
         "mongo": "observers.mongo.no_such_store:MongoStore"})
-    with pytest.raises(StoreNotFoundError) as err:
-        load_model(rec.ref)
-    message = str(err.value)
-    assert f"Cannot load the LightGBM model of run {rec.ref!r}" in message
-    assert "observers.mongo.no_such_store" in message
+    secret = rec.ref.replace("mongodb://", "mongodb://alice:s3cret@")
+    for ref, shown in ((rec.ref, rec.ref), (secret, rec.ref.replace("//", "//***@"))):
+        with pytest.raises(StoreNotFoundError) as err:
+            load_model(ref)
+        message = str(err.value)
+        assert f"Cannot load the LightGBM model of run {shown!r}" in message
+        assert "observers.mongo.no_such_store" in message and "s3cret" not in message
+
+
+def test_load_model_folder_run_reference(data, tmp_path):
+    """A folder run named as ROOT#ID is read through the folder store, like the folder path."""
+    from tests.integrations import record
+
+    rec = record(lambda run, v: _train("callback", data, v, rounds=30, early=5), tmp_path)
+    booster, X = rec.values["booster"], rec.values["X"]
+    for ref in (f"{tmp_path}#{rec.run._id}", str(rec.folder)):
+        loaded = load_model(ref)
+        assert loaded.best_iteration == booster.best_iteration
+        np.testing.assert_array_equal(loaded.predict(X), booster.predict(X))
+    with pytest.raises(ExptError, match="Did you mean 'model'"):
+        load_model(f"{tmp_path}#{rec.run._id}", name="modle")
 
 
 @pytest.mark.parametrize("ref, message", [
