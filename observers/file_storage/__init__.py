@@ -57,9 +57,14 @@ def _iso(t: Any) -> Any:
     return t.isoformat() if isinstance(t, datetime) else t
 
 
+# sort_keys and indent=2, as Sacred writes them, so the files diff cleanly against Sacred's.
+# One encoder for all: json.dumps(..., indent=2) builds a new one at each call.
+_INDENTED = json.JSONEncoder(sort_keys=True, indent=2)
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def _json_text(value: Any) -> str:
-    # sort_keys and indent=2, as Sacred writes them, so the files diff cleanly against Sacred's.
-    return json.dumps(to_json_safe(value), sort_keys=True, indent=2)
+    return _INDENTED.encode(to_json_safe(value))
 
 
 # Entries of run.json that never change during a run. The observer keeps its own JSON-safe
@@ -77,7 +82,7 @@ def _fixed_text(value: Any) -> str:
     compact = json.dumps(value, sort_keys=True)
     text = _indented.get(compact)
     if text is None:
-        text = json.dumps(value, sort_keys=True, indent=2)
+        text = _INDENTED.encode(value)
         if len(_indented) >= _INDENTED_SIZE:
             _indented.clear()
         _indented[compact] = text
@@ -86,7 +91,8 @@ def _fixed_text(value: Any) -> str:
 
 def _run_json_text(entry: dict, encoded: dict[str, tuple[Any, str]]) -> str:
     """``_json_text(entry)`` (top-level keys are str), reusing the text of the values in
-    `encoded` (key -> (value, its text indented one level)) that are still the same objects."""
+    `encoded` (key -> (value, its text indented one level)) that are still the same objects.
+    Values under _FIXED_KEYS must be JSON-safe already (the observer stores safe copies)."""
     parts = []
     for key in sorted(entry):
         value = entry[key]
@@ -96,10 +102,12 @@ def _run_json_text(entry: dict, encoded: dict[str, tuple[Any, str]]) -> str:
         elif key in _FIXED_KEYS:
             # A value nested one level down is its own indent=2 text, shifted by 2 spaces
             # (strings in JSON never hold a raw newline).
-            text = _fixed_text(to_json_safe(value)).replace("\n", "\n  ")
+            text = _fixed_text(value).replace("\n", "\n  ")
             encoded[key] = (value, text)
+        elif type(value) in _SCALARS:  # the C encoder writes these exactly as indent=2 does
+            text = json.dumps(value)
         else:
-            text = _json_text(value).replace("\n", "\n  ")
+            text = _INDENTED.encode(to_json_safe(value)).replace("\n", "\n  ")
         parts.append(f"{json.dumps(key)}: {text}")
     return "{\n  " + ",\n  ".join(parts) + "\n}" if parts else "{}"
 
