@@ -15,6 +15,9 @@ reconstructs the estimator from the allow-listed class and sets those attributes
 object is unpickled, so loading a run someone else recorded cannot execute code. Estimators
 whose parameters are not plain JSON values (a callable objective, a ``RandomState``) and
 subclasses are stored as the Booster only, with a warning.
+
+Models load from a run folder path (``runs/3``, read directly) or from any run reference read
+through the store API :func:`expt.store.open_store` (``mongodb://host:27017/db#3``, ``runs#3``).
 """
 from __future__ import annotations
 
