@@ -143,5 +143,151 @@ def main() -> int:
         shutil.rmtree(root, ignore_errors=True)
 
 
+
+# ============================================================================ MongoDB store
+# Usage: .venv/bin/python bench/bench_store.py --mongo [URL] [--runs N] [--points N] [--repeat N]
+# Without URL a SecantusDB server (scripts/mongo-server, in memory) is started on a free port
+# and stopped at the end. The same workloads as above, read by MongoStore:
+#   list    store.runs(FILTER) over --runs runs, evaluated in the database (runs query +
+#           metric aggregation on metrics/metrics_chunks): target < 1 s
+#   series  run.metrics["loss"] .steps + .values of a --points series (first document plus
+#           metrics_chunks continuations): target < 1 s; .timestamps reported apart
+# Documents are made by the MongoObserver's own builders (documents.run_document,
+# series.MetricSeries ops applied by ops.apply), i.e. the layout a real run writes, inserted
+# in bulk so that setting up 10,000 runs takes seconds.
+def write_mongo_runs(db, n_runs: int) -> None:
+    from observers.mongo.documents import run_document
+    from observers.mongo.ops import Names, create_indexes
+
+    names = Names()
+    create_indexes(db, names)
+    ex_info = {"name": "train", "base_dir": "/tmp", "sources": [["train.py", "0"]],
+               "dependencies": [], "repositories": [], "mainfile": "train.py"}
+    runs, metrics = [], []
+    for i in range(n_runs):
+        leaves = 10 + i % 100
+        doc = run_document(status="COMPLETED", ex_info=ex_info, command="main",
+                           host_info={"hostname": "h"},
+                           config={"num_leaves": leaves, "lr": 0.1, "seed": i},
+                           meta_info={"command": "main"}, start_time=T0)
+        doc.update(_id=i + 1, heartbeat=T0, stop_time=T0 + timedelta(seconds=5), result=leaves,
+                   captured_out="done\n")
+        runs.append(doc)
+        steps = list(range(100))
+        metrics.append({"run_id": i + 1, "name": "valid.l2", "steps": steps,
+                        "values": [5000.0 - leaves * s for s in steps],
+                        "timestamps": [T0 + timedelta(seconds=s) for s in steps]})
+        metrics.append({"run_id": i + 1, "name": "train.loss", "steps": steps[:20],
+                        "values": [1.0 / (s + 1) for s in steps[:20]], "timestamps": [T0] * 20})
+    for start in range(0, n_runs, 1000):
+        db[names.runs].insert_many(runs[start:start + 1000])
+    for start in range(0, len(metrics), 2000):
+        db[names.metrics].insert_many(metrics[start:start + 2000])
+
+
+def write_mongo_series(db, points: int, run_id: int) -> None:
+    from observers.mongo.ops import Names, apply
+    from observers.mongo.series import MetricSeries
+
+    names = Names()
+    db[names.runs].insert_one({"_id": run_id, "experiment": {"name": "long", "sources": []},
+                               "status": "COMPLETED", "config": {}, "start_time": T0})
+    series = MetricSeries(names, run_id, first_points=20_000, chunk_points=100_000)
+    batch = 100_000
+    for start in range(0, points, batch):
+        steps = list(range(start, min(points, start + batch)))
+        for op in series.add("loss", steps, [1.0 / (s + 1) for s in steps],
+                             [T0 + timedelta(microseconds=s) for s in steps]):
+            apply(db, names, op, run_id, "bench")
+
+
+def mongo_main(argv: list[str]) -> int:
+    import uuid
+
+    import pymongo
+
+    parser = argparse.ArgumentParser(description="MongoDB store reading (see bench_store.py)")
+    parser.add_argument("--mongo", nargs="?", const="", metavar="URL",
+                        help="MongoDB server URL (default: start SecantusDB on a free port)")
+    parser.add_argument("--runs", type=int, default=10_000)
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    server_pid = None
+    url = args.mongo.rstrip("/")
+    if not url:
+        from tests.observers.conftest import free_port, start_server, stop_server
+
+        port = free_port()
+        server_pid = start_server(port)
+        url = f"mongodb://127.0.0.1:{port}"
+    db_name = f"bench_store_{uuid.uuid4().hex[:8]}"
+    client = pymongo.MongoClient(url, serverSelectionTimeoutMS=10_000)
+    db = client[db_name]
+    try:
+        t = time.perf_counter()
+        write_mongo_runs(db, args.runs)
+        series_id = args.runs + 1
+        write_mongo_series(db, args.points, series_id)
+        print(f"wrote {args.runs:,} runs and a {args.points:,}-point series to {url}/{db_name} "
+              f"in {time.perf_counter() - t:.1f} s")
+        location = f"{url}/{db_name}"
+        expected = sum(1 for i in range(args.runs)
+                       if 10 + i % 100 >= 40 and 5000.0 - (10 + i % 100) * 99 < 3000)
+
+        def listing(text):
+            with open_store(location) as store:
+                return store.runs(text)
+
+        list_s, found = timed(lambda: listing(FILTER), args.repeat)
+        assert len(found) == expected, (len(found), expected)
+        all_s, everything = timed(lambda: listing(None), args.repeat)
+        assert len(everything) == args.runs + 1
+        store = open_store(location)
+        open_s, _ = timed(lambda: open_store(location).close(), args.repeat)
+
+        def frame():
+            return store.runs(FILTER).to_frame()
+
+        frame_s, df = timed(frame, max(1, args.repeat // 2))
+        assert len(df) == expected and "metrics.valid.l2" in df.columns
+
+        def series():
+            s = store.get(series_id).metrics["loss"]
+            return s, s.steps, s.values
+
+        series_s, (s, steps, values) = timed(series, args.repeat)
+        assert len(values) == args.points and steps[-1] == args.points - 1
+
+        def timestamps():
+            s.__dict__.pop("timestamps", None)
+            return s.timestamps
+
+        ts_s, ts = timed(timestamps, args.repeat)
+        assert len(ts) == args.points
+        store.close()
+        rows = [
+            (f"list {args.runs:,} runs, config+metric filter ({len(found):,} match)", list_s, 1.0),
+            (f"list {args.runs:,} runs, no filter", all_s, None),
+            ("  of which open_store (connect, check the database)", open_s, None),
+            (f"to_frame of the {len(found):,} matches (bulk metric summaries)", frame_s, None),
+            (f"run.metrics: {args.points:,}-point series, steps+values", series_s, 1.0),
+            ("  .timestamps of it (datetime -> datetime64)", ts_s, None),
+        ]
+        ok = True
+        for name, seconds, target in rows:
+            verdict = "" if target is None else ("  (target < %.0f s: %s)" % (
+                target, "met" if seconds < target else "MISSED"))
+            ok &= target is None or seconds < target
+            print(f"{name:62s} {seconds:7.3f} s{verdict}")
+        return 0 if ok else 1
+    finally:
+        client.drop_database(db_name)
+        client.close()
+        if server_pid is not None:
+            stop_server(server_pid)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(mongo_main(sys.argv[1:]) if any(a.startswith("--mongo") for a in sys.argv[1:])
+             else main())

@@ -16,6 +16,7 @@ from expt.filters import FilterError, parse_filter, to_mongo
 from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
                         RunNotFoundError, Store, StoreNotFoundError, open_store)
 from observers.file_storage import UnsafePathError
+from observers.mongo import store as store_module
 from observers.mongo.store import MongoStore
 # The session server of tests/observers (one SecantusDB process, started on first use).
 from tests.observers.conftest import free_port, mongo_client, mongo_server  # noqa: F401
@@ -169,11 +170,14 @@ FILTERS = [
 
 
 @pytest.mark.parametrize("text, ids", FILTERS)
-def test_filters(store, text, ids):
+def test_filters(store, text, ids, monkeypatch):
     """Filters on status, config, metrics, comment, times and result select the right runs,
-    the same runs as the Python evaluator over every run of the store."""
+    the same runs as the Python evaluator over every run of the store, whether metric matches
+    go into the query ($in) or are checked on the fetched runs (long id lists)."""
     assert [r.id for r in store.runs(text)] == ids
     assert [r.id for r in Store.runs(store, text)] == ids
+    monkeypatch.setattr(store_module, "IN_LIMIT", 0)
+    assert [r.id for r in store.runs(text)] == ids
 
 
 @pytest.mark.parametrize("text", ["config.num_leaves>=40 and metrics.valid.l2.last<3000",
@@ -181,8 +185,10 @@ def test_filters(store, text, ids):
                                   "not (comment~big or metrics.valid.l2.min<3000)"])
 def test_config_and_metric_filters_are_exact_database_queries(store, text):
     """Config and metric filters become one exact runs query: no run is checked in Python."""
-    query, exact = to_mongo(parse_filter(text), metric=store._metric_condition)
-    assert exact and query
+    hits = {}
+    query, exact = to_mongo(parse_filter(text),
+                            metric=lambda *args: store._metric_condition(hits, *args))
+    assert exact and query and hits
 
 
 def test_misspelt_fields_are_errors(store):

@@ -1,20 +1,26 @@
 """Reading back what the MongoObserver wrote, in full: metric series and captured output."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 from .ops import Names
 
 
-def read_metric(db, run_id: Any, name: str, *, collection_prefix: str = "") -> dict[str, list]:
-    """All points of metric `name` of run `run_id`: ``{"steps", "values", "timestamps"}``,
-    joining the first (Sacred) document and its ``metrics_chunks`` continuations in order."""
+SERIES_FIELDS = ("steps", "values", "timestamps")
+
+
+def read_metric(db, run_id: Any, name: str, *, collection_prefix: str = "",
+                fields: Sequence[str] = SERIES_FIELDS) -> dict[str, list]:
+    """All points of metric `name` of run `run_id`: ``{"steps", "values", "timestamps"}``
+    (only `fields` of them, to transfer less), joining the first (Sacred) document and its
+    ``metrics_chunks`` continuations in order."""
     names = Names(collection_prefix)
-    first = db[names.metrics].find_one({"run_id": run_id, "name": name})
-    out: dict[str, list] = {"steps": [], "values": [], "timestamps": []}
+    projection = {f: 1 for f in fields}
+    first = db[names.metrics].find_one({"run_id": run_id, "name": name}, projection)
+    out: dict[str, list] = {f: [] for f in fields}
     if first is None:
         return out
-    docs = [first] + list(db[names.metric_chunks].find({"metric_id": first["_id"]})
+    docs = [first] + list(db[names.metric_chunks].find({"metric_id": first["_id"]}, projection)
                           .sort("chunk", 1))
     for doc in docs:
         for key in out:

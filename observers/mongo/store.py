@@ -12,11 +12,11 @@ and output are read in full by :mod:`.read`. Tags and notes are ``omniboard.tags
 from __future__ import annotations
 
 import re
-from typing import IO, Any, Iterable, Sequence
+from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from expt.errors import UserInputError, suggest
-from expt.filters import FilterError, Node, evaluate, fields_of, metric_pipeline, parse_filter, \
-    to_mongo
+from expt.filters import (And, Compare, FilterError, Node, Not, evaluate, fields_of,
+                          metric_pipeline, parse_filter, to_mongo)
 from expt.runref import MONGO, Location, RunId
 from expt.store import (NotInRunError, RunList, RunNotFoundError, RunRecord, Store,
                         StoreNotFoundError, sort_records)
@@ -27,6 +27,7 @@ from .url import parse_url, redact, uri_options
 
 CONNECT_TIMEOUT_MS = 5000
 _BATCH_IDS = 2000  # run ids per bulk metric-summary aggregation
+IN_LIMIT = 200  # longer id lists are matched in Python (SecantusDB scans $in lists linearly)
 
 
 class MongoStore(Store):
@@ -105,13 +106,18 @@ class MongoStore(Store):
         docs = self._metrics.find({"run_id": run_id}, {"name": 1}).sort("_id", 1)
         return list(dict.fromkeys(d["name"] for d in docs))
 
-    def load_metric(self, run_id: RunId, name: str) -> dict[str, Sequence]:
-        series = read_metric(self.db, run_id, name, collection_prefix=self.collection_prefix)
+    def load_metric(self, run_id: RunId, name: str) -> Mapping[str, Sequence]:
+        """Steps and values of the whole series now; its timestamps when first asked for
+        (datetimes cost the most to transfer and decode, and most readers never use them)."""
+        series = read_metric(self.db, run_id, name, collection_prefix=self.collection_prefix,
+                             fields=("steps", "values"))
         if not series["values"] and self._metrics.find_one(
                 {"run_id": run_id, "name": name}, {"_id": 1}) is None:
             raise NotInRunError("metric", name, f"{self.location.target}#{run_id}",
                                 self.metric_names(run_id))
-        return series
+        return _SeriesData(series, lambda: read_metric(
+            self.db, run_id, name, collection_prefix=self.collection_prefix,
+            fields=("timestamps",))["timestamps"])
 
     def metric_summary(self, run_id: RunId) -> dict[str, dict]:
         """``{name: {last, min, max, count}}`` computed in the database (one aggregation serves
@@ -228,13 +234,20 @@ class MongoStore(Store):
 
     def runs(self, filter: str | Node | None = None, *, order_by: str | Sequence[str] | None = None,
              limit: int | None = None) -> RunList:
-        """Runs matching `filter`, selected by the database; see :meth:`Store.runs`."""
+        """Runs matching `filter`, selected by the database; see :meth:`Store.runs`.
+
+        Each metric comparison is one aggregation on ``metrics`` (:func:`metric_pipeline`)
+        giving the ids of the runs that satisfy it. A short id list goes into the ``runs``
+        query as ``$in``; a long one (``$in`` is matched element by element by some servers)
+        leaves the query a superset, and the fetched runs are checked against the id sets.
+        """
         node = parse_filter(filter) if isinstance(filter, str) else filter
-        query, exact = to_mongo(node, metric=self._metric_condition)
+        hits: dict[Compare, set] = {}
+        query, exact = to_mongo(node, metric=lambda *args: self._metric_condition(hits, *args))
         by_id = order_by in (None, "id", "+id", ["id"])
-        matched = list(self._fetch(query, limit if exact and by_id else None))
+        matched = self._fetch(query, limit if exact and by_id else None)
         if not exact:
-            matched = [r for r in matched if evaluate(node, r.lookup)]
+            matched = [r for r in matched if _holds(node, r, hits)]
         if not matched and node is not None:
             self._check_fields(filter if isinstance(filter, str) else "", node)
         self._pending = {r.id for r in matched}
@@ -244,7 +257,8 @@ class MongoStore(Store):
         return sort_records(matched, order_by, limit)
 
     def _fetch(self, query: dict, limit: int | None) -> list[RunRecord]:
-        cursor = self._runs.find(query).sort("_id", 1)
+        # captured_out (up to 200,000 characters per run) is read by load_output when asked
+        cursor = self._runs.find(query, {"captured_out": 0}).sort("_id", 1)
         if limit is not None:
             cursor = cursor.limit(limit)
         out = []
@@ -256,11 +270,13 @@ class MongoStore(Store):
             out.append(record)
         return out
 
-    def _metric_condition(self, name: str, agg: str, op: str, value: Any) -> dict:
+    def _metric_condition(self, hits: dict, name: str, agg: str, op: str, value: Any
+                          ) -> dict | None:
         pipeline = metric_pipeline(name, agg, op, value, chunks=self.names.metric_chunks)
         pipeline.append({"$project": {"_id": 1}})
         ids = [d["_id"] for d in self._metrics.aggregate(pipeline)]
-        return {"_id": {"$in": ids}}
+        hits[Compare(f"metrics.{name}.{agg}", op, value)] = set(ids)
+        return {"_id": {"$in": ids}} if len(ids) <= IN_LIMIT else None
 
     def _check_fields(self, text: str, node: Node) -> None:
         """FilterError for a config or metric field that no run has (a likely typo)."""
@@ -284,3 +300,38 @@ class MongoStore(Store):
                     if known:
                         raise FilterError(text, c.field, c.position, "no run has this field",
                                           suggest(c.field, known))
+
+
+def _holds(node: Node | None, record: RunRecord, hits: dict) -> bool:
+    """:func:`expt.filters.evaluate` for a fetched run, metric comparisons answered by the
+    id sets the database computed (`hits`, keyed by the comparison without its position)."""
+    if node is None:
+        return True
+    if isinstance(node, Compare):
+        if node.metric:
+            return record.id in hits[Compare(node.field, node.op, node.value)]
+        return evaluate(node, record.lookup)
+    if isinstance(node, Not):
+        return not _holds(node.item, record, hits)
+    if isinstance(node, And):
+        return all(_holds(i, record, hits) for i in node.items)
+    return any(_holds(i, record, hits) for i in node.items)
+
+
+class _SeriesData(Mapping):
+    """``{"steps", "values", "timestamps"}`` of one series, timestamps read on first use (cut
+    to the length of the values, in case the run logged more meanwhile)."""
+
+    def __init__(self, data: dict, timestamps: Callable[[], list]):
+        self._data, self._timestamps = data, timestamps
+
+    def __getitem__(self, key: str) -> list:
+        if key == "timestamps" and key not in self._data:
+            self._data[key] = self._timestamps()[:len(self._data["values"])]
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("steps", "values", "timestamps"))
+
+    def __len__(self) -> int:
+        return 3
