@@ -231,6 +231,11 @@ def distributions_for(top: str, module: object,
     return found
 
 
+def _same_objects(old: list[object], new: list[object]) -> bool:
+    from .sources import same_objects as same  # the one definition; sources is light
+    return same(old, new)
+
+
 def _is_local(module: object, base_dir: str) -> bool:
     from .sources import is_local_file  # only needed when a base_dir is given
     file = _namespace(module).get("__file__")
@@ -293,7 +298,7 @@ def find_package_dependencies(modules: Mapping[str, object] | None = None,
     objects = [module for _, module in items]
     key = (base, id(modules))
     cached = _scan_cache.get(key)
-    if (cached is not None and cached[0] == names and cached[1] == objects
+    if (cached is not None and cached[0] == names and _same_objects(cached[1], objects)
             and all(_folder_mtime(f) == m for f, m in cached[2].items())):
         pairs = cached[3]
     else:

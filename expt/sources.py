@@ -171,6 +171,16 @@ def _local_candidates(modules: list[object], base: str,
     return local
 
 
+def same_objects(old: list[object], new: list[object]) -> bool:
+    """True when both lists hold the same objects in the same order. ``==`` checks identity
+    first, so for modules it never calls their ``__eq__``; anything in sys.modules whose
+    ``__eq__`` answers strangely counts as a change."""
+    try:
+        return bool(old == new)
+    except Exception:
+        return False
+
+
 # (base_dir, resolved base_dir, id of the modules mapping) -> (the module objects seen, their
 # local files). The walk over every module costs ~1 ms in an ML script; a process starting
 # many runs repeats it only when the module objects changed (an import, a deletion, a
@@ -202,7 +212,7 @@ def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike
     seen = list(modules.values())
     key = (base, real_base, id(modules))
     cached = _scan_cache.get(key)
-    if cached is not None and cached[0] == seen:
+    if cached is not None and same_objects(cached[0], seen):
         local = cached[1]
     else:
         local = _local_candidates(seen, base, real_base)

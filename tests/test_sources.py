@@ -263,3 +263,19 @@ def test_source_deleted_between_calls_is_skipped(tmp_path):
     assert len(find_local_sources(tmp_path, None, mods)) == 1
     f.unlink()
     assert find_local_sources(tmp_path, None, mods) == []
+
+
+def test_odd_objects_in_the_modules_mapping_are_tolerated(tmp_path):
+    """A non-module entry whose == raises (as a numpy array's does) makes the walk run
+    again instead of failing."""
+    class Odd:
+        def __eq__(self, other):
+            raise ValueError("ambiguous")
+
+        __hash__ = object.__hash__
+
+    f = write(tmp_path / "m.py", "")
+    mods = {"m": module("m", f), "odd": Odd()}
+    assert [s.name for s in find_local_sources(tmp_path, None, mods)] == ["m.py"]
+    mods["odd"] = Odd()  # a new object: == is called on it and raises
+    assert [s.name for s in find_local_sources(tmp_path, None, mods)] == ["m.py"]
