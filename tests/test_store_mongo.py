@@ -209,8 +209,11 @@ def test_order_by_and_limit(store):
     assert [r.id for r in store.runs("status=COMPLETED", limit=2)] == [1, 2]
 
 
-def test_to_frame(store):
-    """to_frame: one row per run with id, status, flattened config, last metric values, result."""
+@pytest.mark.parametrize("in_limit", [200, 0])
+def test_to_frame(store, in_limit, monkeypatch):
+    """to_frame: one row per run with id, status, flattened config, last metric values, result
+    (metric summaries of all listed runs in one aggregation, by id list or by id range)."""
+    monkeypatch.setattr(store_module, "IN_LIMIT", in_limit)
     frame = store.runs().to_frame()
     assert frame.shape[0] == 4
     for column in ("id", "experiment", "status", "start_time", "stop_time", "duration",

@@ -26,7 +26,6 @@ from .read import read_metric, read_output
 from .url import parse_url, redact, uri_options
 
 CONNECT_TIMEOUT_MS = 5000
-_BATCH_IDS = 2000  # run ids per bulk metric-summary aggregation
 IN_LIMIT = 200  # longer id lists are matched in Python (SecantusDB scans $in lists linearly)
 
 
@@ -125,15 +124,19 @@ class MongoStore(Store):
         if run_id in self._summaries:
             return self._summaries.pop(run_id)
         if run_id in self._pending:
-            ids = list(self._pending)
-            self._pending.clear()
-            for start in range(0, len(ids), _BATCH_IDS):
-                self._summaries.update(self._summarize(ids[start:start + _BATCH_IDS]))
+            ids, self._pending = self._pending, set()
+            self._summaries.update(self._summarize(ids))
             return self._summaries.pop(run_id, {})
-        return self._summarize([run_id]).get(run_id, {})
+        return self._summarize({run_id}).get(run_id, {})
 
-    def _summarize(self, run_ids: list[RunId]) -> dict[RunId, dict]:
-        per_doc = [{"$match": {"run_id": {"$in": run_ids}}},
+    def _summarize(self, run_ids: set[RunId]) -> dict[RunId, dict]:
+        if len(run_ids) <= IN_LIMIT:
+            match: dict = {"run_id": {"$in": list(run_ids)}}
+        elif all(type(i) is int for i in run_ids):  # a range, as long $in lists are slow
+            match = {"run_id": {"$gte": min(run_ids), "$lte": max(run_ids)}}
+        else:
+            match = {}
+        per_doc = [{"$match": match},
                    {"$project": {"run_id": 1, "name": 1, "chunk": {"$ifNull": ["$chunk", 0]},
                                  "last": {"$arrayElemAt": ["$values", -1]},
                                  "min": {"$min": "$values"}, "max": {"$max": "$values"},
@@ -148,6 +151,8 @@ class MongoStore(Store):
             {"$sort": {"first": 1}}]
         out: dict[RunId, dict] = {}
         for d in self._metrics.aggregate(pipeline):
+            if d["_id"]["run_id"] not in run_ids:
+                continue
             out.setdefault(d["_id"]["run_id"], {})[d["_id"]["name"]] = {
                 "last": d.get("last"), "count": d["count"], "min": d.get("min"),
                 "max": d.get("max")}
