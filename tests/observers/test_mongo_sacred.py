@@ -38,10 +38,11 @@ EXPERIMENT = textwrap.dedent('''
 
 
 def keys(doc: dict, *nested: str) -> dict:
-    """Key sets of `doc` and of its nested dicts `nested` (our own meta.expt_uuid left out)."""
+    """Key sets of `doc` and of its nested dicts `nested`, without our two documented additions
+    to meta (expt_uuid, which makes sync idempotent, and beat_interval, which readers use)."""
     out = {"": set(doc)}
     for k in nested:
-        out[k] = set(doc[k]) - {"expt_uuid"}
+        out[k] = set(doc[k]) - {"expt_uuid", "beat_interval"}
     return out
 
 
