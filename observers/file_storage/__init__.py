@@ -175,10 +175,27 @@ class FileStorageObserver(RunObserver):
         return text
 
     def _save_run(self) -> None:
+        path = os.path.join(self._dir, "run.json")
+        self._keep_readers_notes(path)
         text = _run_json_text(self.run_entry, self._encoded)
-        write_text_atomic(os.path.join(self._dir, "run.json"), text)
+        write_text_atomic(path, text)
         self._run_saved_at = time.monotonic()
         self._run_dirty = False
+        self._run_json_stamp = _stamp(path)
+
+    def _keep_readers_notes(self, path: str) -> None:
+        """Tags and notes added by readers (``expt tag``) while the run goes on survive our
+        next rewrite: when run.json changed since our last write, take its ``omniboard`` key."""
+        stamp = _stamp(path)
+        if stamp is None or stamp == getattr(self, "_run_json_stamp", stamp):
+            return
+        try:
+            with open(path, encoding="utf-8") as f:
+                notes = json.load(f).get("omniboard")
+        except (OSError, ValueError):
+            return
+        if notes is not None:
+            self.run_entry["omniboard"] = notes
 
     def _save_sources(self, ex_info: dict) -> list[list[str]]:
         """Sacred's ``[name, path relative to basedir]`` pairs, copying into _sources."""
@@ -353,3 +370,12 @@ FileStorageOption = ObserverOption(
     short="-F", long="--file_storage", metavar="DIR",
     help="Store each run in a numbered folder inside DIR (Sacred's file-storage layout).",
     factory=FileStorageObserver)
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    """(inode, mtime) of `path`: an atomic replace by anyone else changes it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns

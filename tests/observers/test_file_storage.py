@@ -1023,3 +1023,18 @@ def test_stored_sources_follow_edits_between_runs(tmp_path):
     os.remove(second)
     assert store_by_content(str(src), str(store)) == second
     assert open(second).read() == "a = 22\n"
+
+
+def test_tag_added_by_a_reader_during_the_run_survives_the_end(tmp_path):
+    """`expt tag` on a live run writes omniboard.tags; the observer's later rewrites keep it."""
+    from expt import open_store
+
+    obs = FileStorageObserver(tmp_path / "runs")
+    run_id = start(obs, tmp_path)
+    open_store(str(tmp_path / "runs")).get(run_id).add_tag("keep-me")
+    obs.heartbeat_event(info={}, captured_out="", beat_time=datetime.now(), result=None)
+    obs.completed_event(stop_time=datetime.now(), result=1)
+    obs.join()
+    run = load(tmp_path / "runs" / str(run_id) / "run.json")
+    assert run["status"] == "COMPLETED"
+    assert run["omniboard"]["tags"] == ["keep-me"]
