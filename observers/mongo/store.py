@@ -141,21 +141,23 @@ class MongoStore(Store):
                                  "last": {"$arrayElemAt": ["$values", -1]},
                                  "min": {"$min": "$values"}, "max": {"$max": "$values"},
                                  "count": {"$size": {"$ifNull": ["$values", []]}}}}]
-        pipeline = per_doc + [
-            {"$unionWith": {"coll": self.names.metric_chunks, "pipeline": per_doc}},
-            {"$sort": {"run_id": 1, "name": 1, "chunk": 1}},
-            {"$group": {"_id": {"run_id": "$run_id", "name": "$name"},
-                        "first": {"$first": "$_id"}, "last": {"$last": "$last"},
-                        "min": {"$min": "$min"}, "max": {"$max": "$max"},
-                        "count": {"$sum": "$count"}}},
-            {"$sort": {"first": 1}}]
-        out: dict[RunId, dict] = {}
+        pipeline = per_doc + [{"$unionWith": {"coll": self.names.metric_chunks,
+                                              "pipeline": per_doc}}]
+        # Each document is reduced in the database (its arrays never leave the server); the
+        # few reduced documents of a series are combined here.
+        parts: dict[tuple, list] = {}
         for d in self._metrics.aggregate(pipeline):
-            if d["_id"]["run_id"] not in run_ids:
-                continue
-            out.setdefault(d["_id"]["run_id"], {})[d["_id"]["name"]] = {
-                "last": d.get("last"), "count": d["count"], "min": d.get("min"),
-                "max": d.get("max")}
+            if d["run_id"] in run_ids:
+                parts.setdefault((d["run_id"], d["name"]), []).append(d)
+        out: dict[RunId, dict] = {}
+        for docs in parts.values():
+            docs.sort(key=lambda d: d["chunk"])
+        # names in the order they were first logged: by the _id of their first document
+        for (run_id, name), docs in sorted(parts.items(), key=lambda kv: kv[1][0]["_id"]):
+            out.setdefault(run_id, {})[name] = {
+                "last": docs[-1].get("last"), "count": sum(d["count"] for d in docs),
+                "min": _extreme(min, [d.get("min") for d in docs]),
+                "max": _extreme(max, [d.get("max") for d in docs])}
         return out
 
     def load_output(self, run_id: RunId, offset: int = 0) -> str:
@@ -305,6 +307,13 @@ class MongoStore(Store):
                     if known:
                         raise FilterError(text, c.field, c.position, "no run has this field",
                                           suggest(c.field, known))
+
+
+def _extreme(pick: Callable, values: list) -> Any:
+    """min or max of the per-document extremes (numbers; None and text ignored)."""
+    numbers = [v for v in values
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
+    return pick(numbers) if numbers else None
 
 
 def _holds(node: Node | None, record: RunRecord, hits: dict) -> bool:
