@@ -69,6 +69,7 @@ class Run:
         self.log_scalar = self._metrics.log_scalar  # bound directly: the hot path
         self._output = None
         self._resources: set[str] = set()
+        self._background: list[threading.Thread] = []
         self._dispatch = Dispatcher(self.observers)
         self._emit_lock = threading.Lock()
         self._heartbeat: _Heartbeat | None = None
@@ -140,6 +141,7 @@ class Run:
                 stack.callback(self._heartbeat.stop)
                 _active_runs.append(self)
                 stack.callback(_active_runs.remove, self)
+                stack.callback(self._join_background)  # before the heartbeat stops
                 for hook in self.pre_run_hooks:
                     hook()
                 self.result = self.main_function(*args)
@@ -154,6 +156,26 @@ class Run:
         finally:
             self._dispatch.join()
         return self.result
+
+    def run_in_background(self, work: Callable[[], None], name: str = "background") -> None:
+        """Run `work` in a thread beside the main function; the run ends only after it.
+
+        For recording work that need not delay training (rendering a plot, writing a model).
+        An error in `work` is logged; it does not fail the run.
+        """
+        def guarded() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("Background work '%s' of run %s failed.", name, self._label())
+
+        thread = threading.Thread(target=guarded, name=f"expt-{name}", daemon=True)
+        self._background.append(thread)
+        thread.start()
+
+    def _join_background(self) -> None:
+        while self._background:
+            self._background.pop(0).join()
 
     def _label(self) -> str:
         return "(unobserved)" if self._id is None else str(self._id)

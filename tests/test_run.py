@@ -456,3 +456,36 @@ def test_heartbeats_work_in_a_forked_child():
     _, status = os.waitpid(pid, 0)
     inherited.stop()
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_background_work_finishes_before_the_run_ends():
+    """run_in_background work runs beside the main function and completes before the final event."""
+    import threading as _threading
+    order = []
+    release = _threading.Event()
+
+    def slow_record():
+        release.wait(5)
+        order.append("background done")
+
+    def main(_run):
+        _run.run_in_background(slow_record, name="plot")
+        order.append("main returned")
+        release.set()
+
+    ex, obs = experiment(main)
+    run = ex.run()
+    assert order == ["main returned", "background done"]
+    assert obs.names()[-2:] == ["completed_event", "join"]
+    assert run.status == "COMPLETED"
+
+
+def test_failing_background_work_is_logged_not_fatal(caplog):
+    """An exception in background work is logged; the run still completes."""
+    def main(_run):
+        _run.run_in_background(lambda: 1 / 0, name="broken")
+
+    ex, _ = experiment(main)
+    run = ex.run()
+    assert run.status == "COMPLETED"
+    assert "Background work 'broken'" in caplog.text
