@@ -364,11 +364,14 @@ def test_cli_ls(store_url, tmp_path):
 
 
 def test_cli_show(store_url, tmp_path):
-    """`expt show mongodb://host:port/db#3` shows the run's status, config and metrics."""
+    """`expt show mongodb://host:port/db#3` shows the run's status, config and metrics;
+    `expt logs` prints its captured output."""
     proc = expt_cmd("show", f"{store_url}#3", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for text in ("COMPLETED", "num_leaves", "63", "valid.l2", "train"):
         assert text in proc.stdout
+    proc = expt_cmd("logs", f"{store_url}#3", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("step 0\nstep 1"), proc.stderr
 
 
 @pytest.mark.parametrize("args, message", [
@@ -384,3 +387,21 @@ def test_cli_mistakes_exit_2(store_url, tmp_path, args, message):
     proc = expt_cmd(*(a.format(url=store_url) for a in args), cwd=tmp_path)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_artifacts_tag_rm(tmp_path, mongo_server, mongo_client):  # noqa: F811
+    """`expt artifacts URL#2 NAME -o PATH` downloads, `expt tag` writes omniboard.tags and
+    `expt rm -y` deletes the run from the database."""
+    url = make_runs(tmp_path, mongo_server)
+    db = mongo_client[url.rpartition("/")[2]]
+    proc = expt_cmd("artifacts", f"{url}#2", "model.txt", "-o", str(tmp_path / "m.txt"),
+                    cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "m.txt").read_bytes() == b"model of 40"
+    proc = expt_cmd("tag", f"{url}#1", "best", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert db.runs.find_one({"_id": 1})["omniboard"]["tags"] == ["best"]
+    proc = expt_cmd("rm", "-y", f"{url}#2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(db.runs.distinct("_id")) == [1, 3, 4]
+    assert db.metrics.count_documents({"run_id": 2}) == 0
