@@ -360,3 +360,13 @@ def test_root_logger_untouched_and_run_logger_named_after_experiment(tmp_path):
     assert handlers == "0" and level == str(30)
     assert result.stdout.splitlines()[1].startswith("expt.logdemo")
     assert "hello from the run" in result.stderr
+
+
+def test_force_accepts_an_unknown_key_and_a_type_change(script):
+    """-f lets an unknown key and a type change through without the error and the warning."""
+    result = run_cli(script, "show", "with", "lrr=3", "lr='fast'", "-f")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("'fast' ")
+    assert "Changed type" not in result.stderr
+    assert "Changed type of config entry 'lr' from float to str" in \
+        run_cli(script, "show", "with", "lr='fast'").stderr
