@@ -69,6 +69,16 @@ def log_importance(model: Any, run: Any = None, *, name: str = "feature_importan
         return None
     booster = getattr(model, "booster_", model)
     record = importance_record(booster)
+    write_importance(record, run, name=name, top=top, plot=plot)
+    return record
+
+
+def write_importance(record: dict, run: Any, *, name: str = "feature_importance",
+                     top: int = 20, plot: bool = True) -> None:
+    """Store `record` (from :func:`importance_record`) as `<name>.json` and `<name>.png`.
+
+    Reads no booster, so it can run in the background once the record is taken.
+    """
     with tempfile.TemporaryDirectory(prefix="expt-lgb-") as tmp:
         json_path = os.path.join(tmp, "importance.json")
         with open(json_path, "w", encoding="utf-8") as f:
@@ -78,4 +88,3 @@ def log_importance(model: Any, run: Any = None, *, name: str = "feature_importan
             png_path = os.path.join(tmp, "importance.png")
             plot_importance(record, png_path, top=top)
             run.add_artifact(png_path, f"{name}.png", content_type="image/png")
-    return record

@@ -14,9 +14,21 @@ has been reloaded as it is returned; for ``cv``: ``best_iteration`` after early 
 last iteration otherwise): it switches the model's class to a subclass whose ``__setattr__``
 reports that assignment, and switches it back at once. So what is recorded is the booster
 exactly as ``train`` returns it, with no copy made.
+
+Artifacts are written in the background. At the end of training the training thread only
+takes what the record needs (importance arrays, model metadata, and the model's text when
+the booster still holds its training data, ``keep_training_booster=True``, so a later
+``update()`` cannot change what is stored); rendering the PNG (matplotlib, imported in that
+thread) and writing the JSON and model artifacts run through ``run.run_in_background``.
+``info["lightgbm"][key]["artifacts"]`` is set at once, but the artifacts themselves exist
+only when the run has ended: read them after ``ex.run()`` returns, not right after ``train``
+inside the main function. A booster whose training data was freed (the default) is saved
+from itself in the background: change it in place (``set_leaf_output``, ``model_from_string``)
+only after the run ends, or pass ``keep_training_booster=True``.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import sys
@@ -24,8 +36,8 @@ import weakref
 from typing import Any, Callable
 
 from . import require, resolve_run
-from .importance import log_importance
-from .model_io import log_model
+from .importance import importance_record, write_importance
+from .model_io import model_metadata, write_model
 from ..serialize import to_safe
 
 lgb = require("lightgbm")
@@ -62,6 +74,23 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
     return to_safe(value)
+
+
+def _trainable(booster: Any) -> bool:
+    """Whether `booster` still holds its training data (``keep_training_booster=True``)."""
+    return getattr(booster, "train_set", None) is not None
+
+
+def _in_background(run: Any, work: list[Callable[[], None]], key: str) -> None:
+    """Do `work` beside the main function when the run can (expt's Run), else now."""
+    def do_all() -> None:
+        for item in work:
+            item()
+    background = getattr(run, "run_in_background", None)
+    if background is None:
+        do_all()
+    else:
+        background(do_all, name=f"lightgbm-{key}")
 
 
 class _FinishHook:
@@ -270,18 +299,26 @@ class ExptCallback:
         if estimator is not None:
             record["estimator"] = type(estimator).__name__
             record["estimator_params"] = plain(estimator.get_params(deep=False))
-        artifacts = []
+        artifacts, work = [], []
         if self.log_importance:
             name = self._artifact_names("feature_importance")
-            log_importance(booster, self._run, name=name, top=self.top_features,
-                           plot=self.plot_importance)
+            values = importance_record(booster)  # ~1 ms: taken now, as the booster is now
+            work.append(functools.partial(write_importance, values, self._run, name=name,
+                                          top=self.top_features, plot=self.plot_importance))
             artifacts += [f"{name}.json"] + ([f"{name}.png"] if self.plot_importance else [])
         if self.log_models:
             name = self._artifact_names("model")
-            log_model(estimator if estimator is not None else booster, self._run, name=name)
+            meta = model_metadata(booster, estimator)
+            # a booster that keeps its training data can still change (update(), rollback):
+            # its text is taken now; otherwise the text is written in the background
+            text = booster.model_to_string(num_iteration=-1) if _trainable(booster) else None
+            work.append(functools.partial(write_model, self._run, name, meta, text=text,
+                                          booster=booster))
             artifacts += [f"{name}.txt", f"{name}.json"]
         record["artifacts"] = artifacts
         self._set_record(record)
+        if work:
+            _in_background(self._run, work, self.key or "lightgbm")
 
     def _finish_cv(self, cvbooster: Any) -> None:
         self._started = False

@@ -118,9 +118,23 @@ def log_model(model: Any, run: Any = None, *, name: str = "model") -> dict | Non
     _check_name(name)
     booster, estimator = _split(model)
     meta = model_metadata(booster, estimator)
+    write_model(run, name, meta, booster=booster)
+    return meta
+
+
+def write_model(run: Any, name: str, meta: dict, *, text: str | None = None,
+                booster: Any = None) -> None:
+    """Store `<name>.txt` (`text`, else `booster` saved now) and `<name>.json` (`meta`).
+
+    With `text` it reads no booster, so it can run in the background once `text` is taken.
+    """
     with tempfile.TemporaryDirectory(prefix="expt-lgb-") as tmp:
         txt = os.path.join(tmp, "model.txt")
-        booster.save_model(txt, num_iteration=-1)
+        if text is None:
+            booster.save_model(txt, num_iteration=-1)
+        else:
+            with open(txt, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
         meta_path = os.path.join(tmp, "model.json")
         with open(meta_path, "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=1)
@@ -128,7 +142,6 @@ def log_model(model: Any, run: Any = None, *, name: str = "model") -> dict | Non
         run.add_artifact(txt, f"{name}.txt", metadata=summary, content_type="text/plain")
         run.add_artifact(meta_path, f"{name}.json", metadata=summary,
                          content_type="application/json")
-    return meta
 
 
 def _models_in(names: list[str]) -> list[str]:
