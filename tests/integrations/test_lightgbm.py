@@ -141,6 +141,28 @@ def test_train_model_round_trip(mode, early, keep, data, tmp_path):
     assert importance["gain"] == booster.feature_importance("gain").tolist()
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_model_stored_as_train_returned_it_despite_later_training(mode, data, tmp_path):
+    """Artifacts are written in the background; boosting on after train() does not change them."""
+    def body(run, values):
+        booster = _train(mode, data, values, rounds=30, keep_training_booster=True)
+        values["predicted"] = booster.predict(values["X"])
+        values["listed"] = list(run.info["lightgbm"]["train"]["artifacts"])
+        for _ in range(10):  # the booster kept its training data: train it further
+            booster.update()
+        values["trees_after"] = booster.num_trees()
+
+    rec = record(body, tmp_path)
+    assert rec.values["listed"] == ["feature_importance.json", "feature_importance.png",
+                                    "model.txt", "model.json"]  # listed at once, in the run
+    assert rec.values["trees_after"] == 40
+    loaded = load_model(rec.folder)
+    assert loaded.num_trees() == 30
+    np.testing.assert_array_equal(loaded.predict(rec.values["X"]), rec.values["predicted"])
+    assert rec.json("model.json")["num_trees"] == 30
+    assert rec.json("run.json")["status"] == "COMPLETED"
+
+
 def test_callback_outside_run_records_nothing_and_warns_once(data, caplog, monkeypatch):
     """Outside a run, training works unchanged and one warning says it is not recorded."""
     monkeypatch.setattr(lightgbm_callback, "_warned_no_run", False)
