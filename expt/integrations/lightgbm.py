@@ -14,7 +14,9 @@ Recorded in the current run, for ``lgb.train``, ``lgb.cv`` and the scikit-learn 
   ``early_stopping``, ``iterations_trained``, ``stopped_iteration``, ``stopped_early``;
 - artifacts ``feature_importance.json`` / ``.png`` (split and gain) and ``model.txt`` (LightGBM's
   text format) + ``model.json`` (what :func:`load_model` / :func:`load_estimator` need).
-  ``lgb.cv`` records metrics and info only.
+  ``lgb.cv`` records metrics and info only. These files are rendered and written in the
+  background (``Run.run_in_background``) so training returns at once; they are stored by the
+  time the run ends.
 
 ``callbacks=[expt_callback()]`` in ``fit`` stores the Booster; ``autolog()`` (or
 ``log_model(estimator)`` after ``fit``) stores the fitted estimator as well.
