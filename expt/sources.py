@@ -16,8 +16,7 @@ import os
 import stat
 import sys
 import time
-from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, NamedTuple
 
 from .errors import UserInputError, did_you_mean, suggest
 
@@ -43,8 +42,7 @@ class SourceNotFoundError(UserInputError, FileNotFoundError):
         return self.args[0]
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """One recorded source file."""
 
     path: str  # absolute, symlinks resolved

@@ -33,7 +33,6 @@ import os
 import threading
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from expt.events import COMPLETED, FAILED, QUEUED, RUNNING, RunObserver
@@ -126,8 +125,9 @@ class FileStorageObserver(RunObserver):
                  priority: int = DEFAULT_FILE_STORAGE_PRIORITY, copy_artifacts: bool = True,
                  copy_sources: bool = True):
         self.basedir = os.fspath(basedir)
-        self.resource_dir = Path(resource_dir) if resource_dir else Path(basedir) / "_resources"
-        self.source_dir = Path(source_dir) if source_dir else Path(basedir) / "_sources"
+        base = os.fspath(basedir)
+        self.resource_dir = os.fspath(resource_dir) if resource_dir else os.path.join(base, "_resources")
+        self.source_dir = os.fspath(source_dir) if source_dir else os.path.join(base, "_sources")
         # Files are written through absolute paths fixed now, so a run that changes its
         # working directory still writes into this store.
         self._base_abs = os.path.abspath(self.basedir)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import shutil
 import threading
 import time
-from pathlib import PurePosixPath, PureWindowsPath
+import ntpath
 from typing import Iterable
 
 from expt.errors import ObserverError, UserInputError
@@ -109,10 +108,10 @@ def safe_relative_name(name: object, what: str = "artifact name") -> str:
     text = os.fspath(name) if isinstance(name, os.PathLike) else str(name)
     if "\0" in text:
         raise UnsafePathError(what, name, "it contains a NUL character.")
-    if os.path.isabs(text) or PureWindowsPath(text).anchor or text.startswith(("/", "\\")):
+    if os.path.isabs(text) or ntpath.splitdrive(text)[0] or text.startswith(("/", "\\")):
         raise UnsafePathError(what, name, "it is an absolute path; use a name relative to the "
                                           "run folder, such as 'model.pkl' or 'plots/loss.png'.")
-    parts = [p for p in PurePosixPath(text.replace("\\", "/")).parts if p not in ("", ".")]
+    parts = [p for p in text.replace("\\", "/").split("/") if p not in ("", ".")]
     if not parts:
         raise UnsafePathError(what, name, "it is empty.")
     if ".." in parts:
@@ -156,6 +155,8 @@ def copy_atomic(src: str, dest: str) -> None:
     """Copy `src` to `dest` so that readers see the old file or the whole new one."""
     tmp = tmp_name(dest)
     try:
+        import shutil  # imported here: it loads the archive modules, a cost every run would pay
+
         shutil.copyfile(src, tmp)
         os.replace(tmp, dest)
     except BaseException:
