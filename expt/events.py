@@ -96,6 +96,12 @@ def accepted_arguments(method) -> frozenset[str] | None:
 
 
 _checked_classes: set[type] = set()
+_EVENT_STEMS = frozenset(word[:4] for name in EVENT_NAMES for word in name.split("_"))
+
+
+def _shares_event_word(attr: str) -> bool:
+    """Whether a word of `attr` starts like a word of an event name ('complete', 'heartbeat')."""
+    return any(word[:4] in _EVENT_STEMS for word in attr.split("_") if len(word) >= 3)
 
 
 def check_observer(observer: object) -> None:
@@ -103,11 +109,11 @@ def check_observer(observer: object) -> None:
     cls = type(observer)
     if cls in _checked_classes:  # classes are checked once per process, not once per run
         return
-    import difflib
-
     for attr in dir(cls):
-        if attr.startswith("_") or attr in EVENT_NAMES:
+        if attr.startswith("_") or attr in EVENT_NAMES or not _shares_event_word(attr):
             continue
+        import difflib  # only for names that could be a misspelt event
+
         looks_like_event = attr.endswith(("_event", "_events", "_metrics", "_metric")) \
             or difflib.get_close_matches(attr, EVENT_NAMES, n=1, cutoff=0.85)
         if not looks_like_event:

@@ -6,15 +6,15 @@ same folder at once, each number goes to exactly one of them. Every name that co
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
+import ntpath
 import os
 import threading
 import time
-import ntpath
 from typing import Iterable
 
 from expt.errors import ObserverError, UserInputError
+from expt.sources import new_md5
 
 # Files the observer writes itself; an artifact may not replace them.
 RESERVED_NAMES = ("run.json", "config.json", "cout.txt", "metrics.json", "info.json")
@@ -172,7 +172,7 @@ def remove_quietly(path: str) -> None:
 
 
 def _md5_of(filename: str) -> str:
-    digest = hashlib.md5()
+    digest = new_md5()
     with open(filename, "rb") as f:
         for chunk in iter(lambda: f.read(_CHUNK), b""):
             digest.update(chunk)
@@ -214,7 +214,7 @@ def _store_by_content(filename: str, store_dir: str) -> str:
     os.makedirs(store_dir, exist_ok=True)
     tmp = tmp_name(store_path)
     try:
-        digest = hashlib.md5()
+        digest = new_md5()
         with open(filename, "rb") as src, open(tmp, "wb") as dst:
             for chunk in iter(lambda: src.read(_CHUNK), b""):
                 digest.update(chunk)
