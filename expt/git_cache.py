@@ -23,8 +23,8 @@ from .gitinfo import GitInfoJob, find_repo_root, get_git_info, start_git_info
 MAX_TRACKED_FILES = 5000
 PREFETCH_MAX_AGE = 2.0
 
-# repository root -> (time started, HEAD/index stamp then, the running job)
-_prefetched: dict[str, tuple[float, tuple, GitInfoJob]] = {}
+# repository root -> (time started, HEAD/index stamp then, git status job, git ls-files process)
+_prefetched: dict[str, tuple[float, tuple, GitInfoJob, subprocess.Popen | None]] = {}
 
 # repository root -> (index stamp, tracked paths and their folders, tree stamp, git info)
 _cache: dict[str, tuple[tuple, list[str], tuple, dict | None]] = {}
@@ -34,7 +34,8 @@ def prefetch(path: str) -> None:
     """Start reading the repository of `path` in the background, for the next run."""
     root = find_repo_root(path)
     if root is not None and root not in _cache and root not in _prefetched:
-        _prefetched[root] = (time.monotonic(), _index_stamp(root), start_git_info(path))
+        _prefetched[root] = (time.monotonic(), _index_stamp(root), start_git_info(path),
+                             _start_ls_files(root))
 
 
 def cached_git_info(path: str) -> dict | None:
@@ -45,10 +46,17 @@ def cached_git_info(path: str) -> dict | None:
     index_stamp = _index_stamp(root)
     pending = _prefetched.pop(root, None)
     if pending is not None:
-        started, stamp, job = pending
+        started, stamp, job, ls_files = pending
         if stamp == index_stamp and time.monotonic() - started < PREFETCH_MAX_AGE:
-            return job.result()
+            info = job.result()
+            watched = _read_ls_files(root, ls_files)
+            if watched is not None:  # later runs in this process check stats instead of git
+                _cache[root] = (index_stamp, watched, _stamps(watched), info)
+            return info
         job.cancel()
+        if ls_files is not None:
+            ls_files.kill()
+            ls_files.communicate()
     cached = _cache.get(root)
     if cached is not None and cached[0] == index_stamp and _stamps(cached[1]) == cached[2]:
         return cached[3]
@@ -65,12 +73,30 @@ def _index_stamp(root: str) -> tuple:
     return _stamps([os.path.join(git_dir, "HEAD"), os.path.join(git_dir, "index")])
 
 
+def _start_ls_files(root: str) -> subprocess.Popen | None:
+    try:
+        return subprocess.Popen(["git", "ls-files", "-z"], cwd=root, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                env=dict(os.environ, GIT_OPTIONAL_LOCKS="0"))
+    except OSError:
+        return None
+
+
 def _tracked_paths(root: str) -> list[str] | None:
     """Tracked files and their folders, or None when too many to check cheaply."""
+    return _read_ls_files(root, _start_ls_files(root))
+
+
+def _read_ls_files(root: str, proc: subprocess.Popen | None) -> list[str] | None:
+    if proc is None:
+        return None
     try:
-        out = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True,
-                             timeout=10, env=dict(os.environ, GIT_OPTIONAL_LOCKS="0")).stdout
-    except (OSError, subprocess.TimeoutExpired):
+        out, _ = proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    if proc.returncode != 0:
         return None
     files = [os.path.join(root, f) for f in out.decode("utf-8", "replace").split("\0") if f]
     if len(files) > MAX_TRACKED_FILES:

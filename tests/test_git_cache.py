@@ -96,3 +96,12 @@ def test_stale_prefetch_is_not_used(repo, monkeypatch):
     monkeypatch.setattr(git_cache, "PREFETCH_MAX_AGE", 0.0)
     (repo / "train.py").write_text("x = 4\n")
     assert cached_git_info(str(repo))["dirty"] is True
+
+
+def test_run_after_a_prefetched_run_uses_the_stat_cache(repo, monkeypatch):
+    """The prefetch also lists tracked files, so the second run needs no git process."""
+    git_cache._prefetched.clear()
+    git_cache.prefetch(str(repo))
+    first = cached_git_info(str(repo))
+    monkeypatch.setattr(git_cache, "get_git_info", lambda path: pytest.fail("git was run"))
+    assert cached_git_info(str(repo)) is first
