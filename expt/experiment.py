@@ -138,6 +138,7 @@ class Experiment(Ingredient):
                     meta_info: Mapping | None, options: Mapping | None) -> Run:
         raw_options = dict(options or {})
         options = normalize_options(options)
+        named_configs = list(named_configs)  # read twice below; a generator would be empty
         command_name = command_name or self.default_command
         commands = self.gather_commands()
         if command_name is None:
@@ -147,7 +148,7 @@ class Experiment(Ingredient):
         command = commands[command_name]
         captured = self.all_captured_functions()
         config, summary = resolve(
-            self.config_layers(), updates=config_updates, named_configs=list(named_configs),
+            self.config_layers(), updates=config_updates, named_configs=named_configs,
             captured_params={p for f in captured for p in f.parameter_paths()},
             force=bool(options.get("force")))
         logger = self.run_logger()
