@@ -163,7 +163,10 @@ def _prepare(ex, invocation: Invocation):
     opts = invocation.options
     _configure_logging(opts.get("--loglevel"))
     for option, value in invocation.observer_flags:
-        ex.observers.append(option.factory(value))
+        try:
+            ex.observers.append(option.factory(value))
+        except ImportError as exc:  # an optional extra is not installed
+            raise UserInputError(f"{option.long} cannot be used here: {exc}") from None
     for hook in ex.option_hooks:
         hook(options=opts)
     if opts.get("--beat-interval") is not None:

@@ -370,3 +370,17 @@ def test_force_accepts_an_unknown_key_and_a_type_change(script):
     assert "Changed type" not in result.stderr
     assert "Changed type of config entry 'lr' from float to str" in \
         run_cli(script, "show", "with", "lr='fast'").stderr
+
+
+def test_observer_flag_whose_extra_is_missing_is_a_clear_error(script, tmp_path):
+    """An observer flag whose package cannot be imported names the extra to install, exit 2."""
+    blocker = tmp_path / "block"
+    blocker.mkdir()
+    (blocker / "pymongo.py").write_text("raise ImportError('pymongo is not installed')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(blocker), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, str(script), "-m", "localhost:27017:x"],
+                            capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert 'pip install "expt[mongo]"' in result.stderr
+    assert "Traceback" not in result.stderr
