@@ -13,7 +13,7 @@ import pytest
 
 import expt
 from expt.filters import FilterError, parse_filter, to_mongo
-from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
+from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD,
                         RunNotFoundError, Store, StoreNotFoundError, open_store)
 from observers.file_storage import UnsafePathError
 from observers.mongo import store as store_module
@@ -23,6 +23,10 @@ from tests.observers.conftest import free_port, mongo_client, mongo_server  # no
 
 sys.path.insert(0, os.path.dirname(__file__))
 from store_fixtures import write_experiment  # noqa: E402
+from store_cases import (  # noqa: E402,F401  the cases every store passes
+    FILTERS, test_artifacts_list_open_download, test_failed_run_has_its_trace, test_filters,
+    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields,
+    test_unknown_metric_suggests_the_nearest, test_unknown_run_id_suggests_existing_ids)
 
 EXPT = str(Path(sys.executable).parent / "expt")
 
@@ -103,74 +107,10 @@ def test_unreachable_server_is_a_clear_error():
     assert "secret" not in str(info.value)
 
 
-def test_unknown_run_id_suggests_existing_ids(store):
-    """get() of a missing run raises RunNotFoundError naming the id."""
-    with pytest.raises(RunNotFoundError, match="No run 9"):
-        store.get(9)
-    with pytest.raises(RunNotFoundError):
-        store.get("../2")
-
-
-def test_record_fields(store):
-    """config, meta, host, experiment, status, result, output and sources are read back."""
-    run = store.get(3)
-    assert run.config["num_leaves"] == 63 and run.config["lr"] == 0.05
-    assert run.meta["comment"] == "big trees" and run.meta["command"] == "main"
-    assert run.host["hostname"] == os.uname().nodename
-    assert run.experiment["name"] == "train" and run.command == "main"
-    assert run.status == "COMPLETED" and run.result == pytest.approx(63 * 0.05)
-    assert run.captured_out.splitlines()[:2] == ["step 0", "step 1"]
-    assert run.start_time <= run.stop_time and run.duration >= 0
-    assert run.sources == ["train.py"]
-    assert 'Experiment("train")' in run.read_source("train.py")
-    assert isinstance(run.info, dict)
-
-
-def test_failed_run_has_its_trace(store):
-    """A failed run has status FAILED and the traceback."""
-    run = store.get(4)
-    assert run.status == "FAILED" and "ValueError: boom" in "".join(run.fail_trace)
-
-
-def test_metrics_as_numpy_arrays(store):
-    """run.metrics[name] gives steps, values and timestamps as numpy arrays."""
-    run = store.get(2)
-    assert sorted(run.metrics) == ["train.loss", "valid.l2"]
-    series = run.metrics["valid.l2"]
-    assert series.steps.tolist() == [0, 1, 2, 3, 4]
-    assert series.values.tolist() == [5000.0 - 400 * i for i in range(5)]
-    assert series.timestamps.dtype == np.dtype("datetime64[us]") and len(series.timestamps) == 5
-    frame = series.to_frame()
-    assert list(frame.columns) == ["step", "value", "timestamp"] and len(frame) == 5
-    assert run.metric_summary["valid.l2"] == {"last": 3400.0, "min": 3400.0, "max": 5000.0,
-                                              "count": 5}
-
-
-def test_unknown_metric_suggests_the_nearest(store):
-    """A misspelt metric name is a NotInRunError with a suggestion."""
-    with pytest.raises(NotInRunError, match="Did you mean 'valid.l2'"):
-        store.get(1).metrics["valid.l3"]
-    with pytest.raises(NotInRunError, match="Did you mean 'valid.l2'"):
-        store.load_metric(1, "valid.l3")
-
-
-FILTERS = [
-    ("status=COMPLETED", [1, 2, 3]),
-    ("status=FAILED", [4]),
-    ("config.num_leaves>=40", [2, 3]),
-    ("metrics.valid.l2.last<3000", [3]),
-    ("metrics.valid.l2.max>=5000 and config.crash=true", [4]),
-    ("comment~big", [3]),
-    ("start_time>=2000-01-01 and not config.num_leaves=31", [2, 3]),
-    ("start_time<2000-01-01", []),
-    ("experiment=train and (config.lr<0.1 or status=FAILED)", [3, 4]),
-    ("result>3.5", [2]),
-    ("status=RUNNING or duration>=0 and metrics.train.loss.min<0.5", [1, 2, 3, 4]),
-]
 
 
 @pytest.mark.parametrize("text, ids", FILTERS)
-def test_filters(store, text, ids, monkeypatch):
+def test_filters_agree_in_database_and_python(store, text, ids, monkeypatch):
     """Filters on status, config, metrics, comment, times and result select the right runs,
     the same runs as the Python evaluator over every run of the store, whether metric matches
     go into the query ($in) or are checked on the fetched runs (long id lists)."""
@@ -201,14 +141,6 @@ def test_misspelt_fields_are_errors(store):
     assert info.value.suggestions[0] == "metrics.valid.l2.last"
 
 
-def test_order_by_and_limit(store):
-    """order_by sorts by any filter field ('-' descends); limit cuts the list."""
-    assert [r.id for r in store.runs(order_by="-config.num_leaves")] == [3, 2, 1, 4]
-    assert [r.id for r in store.runs(order_by=["status", "-id"], limit=2)] == [3, 2]
-    assert [r.id for r in store.runs(order_by="metrics.valid.l2.last")] == [3, 2, 1, 4]
-    assert [r.id for r in store.runs("status=COMPLETED", limit=2)] == [1, 2]
-
-
 @pytest.mark.parametrize("in_limit", [200, 0])
 def test_to_frame(store, in_limit, monkeypatch):
     """to_frame: one row per run with id, status, flattened config, last metric values, result
@@ -225,18 +157,6 @@ def test_to_frame(store, in_limit, monkeypatch):
     assert frame.loc[1, "metrics.train.loss"] == pytest.approx(0.2)
     assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["FAILED"]
     assert frame.loc[2, "result"] == pytest.approx(4.0)
-
-
-def test_artifacts_list_open_download(store, tmp_path):
-    """Artifacts are listed, opened as binary files and downloaded from GridFS."""
-    arts = store.get(2).artifacts
-    assert arts.names() == ["model.txt"]
-    with arts.open("model.txt") as f:
-        assert f.read() == b"model of 40"
-    dest = arts.download("model.txt", tmp_path)
-    assert Path(dest).read_bytes() == b"model of 40" and Path(dest).parent == tmp_path
-    with pytest.raises(NotInRunError, match="Did you mean 'model.txt'"):
-        arts.open("modle.txt")
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "../1/run.json"])
