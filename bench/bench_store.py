@@ -35,6 +35,17 @@ FILTER = "config.num_leaves>=40 and metrics.valid.l2.last<3000"
 T0 = datetime(2026, 11, 1)
 
 
+
+def print_rows(rows: list[tuple[str, float, float | None]]) -> int:
+    """Print (figure, seconds, target) rows; exit status 0 when every target is met."""
+    ok = True
+    for name, seconds, target in rows:
+        verdict = "" if target is None else ("  (target < %.0f s: %s)" % (
+            target, "met" if seconds < target else "MISSED"))
+        ok &= target is None or seconds < target
+        print(f"{name:62s} {seconds:7.3f} s{verdict}")
+    return 0 if ok else 1
+
 def write_runs(root: str, n_runs: int) -> None:
     src = os.path.join(root, "train.py")
     with open(src, "w") as f:
@@ -132,13 +143,7 @@ def main() -> int:
             (f"run.metrics: {args.points:,}-point series, steps+values", series_s, 1.0),
             (f"  .timestamps of it (ISO -> datetime64)", ts_s, None),
         ]
-        ok = True
-        for name, seconds, target in rows:
-            verdict = "" if target is None else ("  (target < %.0f s: %s)" % (
-                target, "met" if seconds < target else "MISSED"))
-            ok &= target is None or seconds < target
-            print(f"{name:62s} {seconds:7.3f} s{verdict}")
-        return 0 if ok else 1
+        return print_rows(rows)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -279,13 +284,7 @@ def mongo_main(argv: list[str]) -> int:
             (f"run.metrics: {args.points:,}-point series, steps+values", series_s, 1.0),
             ("  .timestamps of it (datetime -> datetime64)", ts_s, None),
         ]
-        ok = True
-        for name, seconds, target in rows:
-            verdict = "" if target is None else ("  (target < %.0f s: %s)" % (
-                target, "met" if seconds < target else "MISSED"))
-            ok &= target is None or seconds < target
-            print(f"{name:62s} {seconds:7.3f} s{verdict}")
-        return 0 if ok else 1
+        return print_rows(rows)
     finally:
         client.drop_database(db_name)
         client.close()

@@ -7,7 +7,7 @@ from .errors import MissingConfigError
 from .parameters import parameters_of
 
 SPECIAL_PARAMETERS = ("_run", "_log", "_seed", "_rnd", "_config")
-_NOT_FOUND = object()
+NOT_FOUND = object()  # what a lookup returns for a name it cannot fill
 
 
 class Signature:
@@ -40,7 +40,7 @@ class Signature:
             if name in given:
                 continue
             value = lookup(name)
-            if value is not _NOT_FOUND:
+            if value is not NOT_FOUND:
                 filled[name] = value
             elif name not in self.has_defaults:
                 missing.append(name)
@@ -48,5 +48,3 @@ class Signature:
             raise MissingConfigError(self.name, missing)
         return filled
 
-
-NOT_FOUND = _NOT_FOUND
