@@ -1,7 +1,9 @@
 """Git state is reused across runs only while nothing git would see has changed."""
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -105,3 +107,86 @@ def test_run_after_a_prefetched_run_uses_the_stat_cache(repo, monkeypatch):
     first = cached_git_info(str(repo))
     monkeypatch.setattr(git_cache, "get_git_info", lambda path: pytest.fail("git was run"))
     assert cached_git_info(str(repo)) is first
+
+
+needs_inotify = pytest.mark.skipif(not hasattr(os, "register_at_fork") or sys.platform != "linux",
+                                   reason="inotify watches are Linux-only")
+
+
+def _settle(repo: Path) -> None:
+    """Let the fixture's files age past the racy margin, as files of a real project are."""
+    time.sleep(git_cache.RACY_MARGIN + 0.02)
+
+
+@needs_inotify
+def test_watched_tree_needs_no_stat_calls(repo, monkeypatch):
+    """While the watch reports nothing, a run neither stats the tracked files nor runs git."""
+    _settle(repo)
+    first = cached_git_info(str(repo))
+    assert git_cache._cache[str(repo)].watch is not None
+    monkeypatch.setattr(git_cache, "_stamps", lambda paths: pytest.fail("stamps were taken"))
+    monkeypatch.setattr(git_cache, "get_git_info", lambda path: pytest.fail("git was run"))
+    assert cached_git_info(str(repo)) is first
+
+
+@pytest.mark.parametrize("change", ["edit", "same_size_edit", "new_file", "delete", "chmod"])
+def test_change_right_after_a_run_is_seen(repo, change):
+    """A change made at once after a run (same clock tick, even same size) reaches the next."""
+    _settle(repo)
+    cached_git_info(str(repo))
+    params = repo / "data" / "params.yaml"
+    if change == "edit":
+        params.write_text("a: 22\n")
+    elif change == "same_size_edit":
+        params.write_text("a: 2\n")
+    elif change == "new_file":
+        (repo / "data" / "new.csv").write_text("1\n")
+    elif change == "delete":
+        params.unlink()
+    else:
+        params.chmod(0o755)
+    info = cached_git_info(str(repo))
+    if change == "new_file":
+        assert info["untracked"] == ["data/new.csv"]
+    else:
+        assert info["dirty"] is True
+
+
+def test_reset_soft_is_seen(repo):
+    """Moving the branch without touching the index or HEAD's file (reset --soft) is seen."""
+    (repo / "train.py").write_text("x = 5\n")
+    git(repo, "commit", "-q", "-am", "second")
+    _settle(repo)
+    second = cached_git_info(str(repo))
+    git(repo, "reset", "-q", "--soft", "HEAD~1")
+    info = cached_git_info(str(repo))
+    assert info["commit"] != second["commit"]
+    assert info["dirty"] is True
+
+
+def test_change_after_prefetch_started_is_seen(repo):
+    """A tracked file changed after the prefetched git status ran makes the run ask again."""
+    _settle(repo)
+    git_cache._prefetched.clear()
+    git_cache.prefetch(str(repo))
+    git_cache._prefetched[str(repo)][3].result()  # git has answered: clean
+    (repo / "data" / "params.yaml").write_text("a: 3\n")
+    info = cached_git_info(str(repo))
+    assert info["dirty"] is True and "+a: 3" in info["diff"]
+    assert cached_git_info(str(repo))["dirty"] is True
+
+
+@needs_inotify
+def test_forked_child_does_not_use_the_parents_watch(repo):
+    """In a forked child the parent's watch always reports a change (its events are shared)."""
+    _settle(repo)
+    cached_git_info(str(repo))
+    watch = git_cache._cache[str(repo)].watch
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, b"1" if watch.changed() else b"0")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1"
+    assert watch.changed() is False
