@@ -169,6 +169,9 @@ handler = logging.getLogger().handlers[0]
 def state():
     return [id(sys.stdout), id(sys.stderr), os.fstat(1).st_ino, os.fstat(2).st_ino,
             id(handler.stream), sorted(os.listdir("/proc/self/fd"))]
+with capture_output(mode):  # the first capture starts the process's one reader (fd mode)
+    pass
+base_threads = len(os.listdir("/proc/self/task"))
 before = state()
 try:
     with capture_output(mode) as cap:
@@ -179,15 +182,15 @@ try:
         raise {"exc": RuntimeError, "kbi": KeyboardInterrupt}[how]("boom")
 except (RuntimeError, KeyboardInterrupt) as exc:
     caught = type(exc).__name__
-def os_threads():  # the reader is a plain OS thread: count those, after it had time to exit
+def os_threads():  # a reader may be a plain OS thread: count those, after it had time to exit
     for _ in range(200):
-        if len(os.listdir("/proc/self/task")) == 1:
+        if len(os.listdir("/proc/self/task")) == base_threads:
             break
         time.sleep(0.005)
-    return len(os.listdir("/proc/self/task"))
+    return len(os.listdir("/proc/self/task")) - base_threads + 1
 print(json.dumps({"same": state() == before, "caught": caught, "value": cap.getvalue(),
-                  "threads": threading.active_count(), "os_threads": os_threads()}),
-      file=sys.stderr)
+                  "threads": threading.active_count() - base_threads + 1,
+                  "os_threads": os_threads()}), file=sys.stderr)
 """
 
 
@@ -484,6 +487,41 @@ def test_fd_mode_child_outliving_the_run_still_reaches_terminal(tmp_path):
     assert json.loads(proc.stderr.splitlines()[-1]).splitlines() == ["main", "early"]
     # "main" waits in Python's buffer (stdout is a pipe) until the exit, as without capture.
     assert proc.stdout.splitlines() == ["early", "main", "late"]
+
+
+SEQUENTIAL = """
+import json, os, subprocess, sys, threading, time
+from expt.capture_output import capture_output
+flag = sys.argv[1]
+with capture_output("fd", drain_timeout=0.2) as first:
+    child = subprocess.Popen(["sh", "-c", f"echo early; touch {flag}; sleep 0.8; echo late"])
+    while not os.path.exists(flag):
+        time.sleep(0.01)
+threads = []
+records = []
+for i in range(30):  # while the first child still holds its pipe
+    with capture_output("fd") as cap:
+        print(f"py {i}")
+        subprocess.run(["echo", f"child {i}"], check=True)
+    records.append(cap.getvalue())
+    threads.append(len(os.listdir("/proc/self/task")))
+child.wait()
+print(json.dumps({"first": first.getvalue(), "records": records, "threads": threads}),
+      file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/task")
+def test_fd_mode_captures_in_sequence_share_one_reader(tmp_path):
+    """30 captures after one whose child outlives it: each records only its own lines, no
+    capture starts a thread, and the first child's late line still reaches the terminal."""
+    proc = run_script(SEQUENTIAL, str(tmp_path / "flag"))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stderr.splitlines()[-1])
+    assert report["first"] == "early\n"
+    assert report["records"] == [f"py {i}\nchild {i}\n" for i in range(30)]
+    assert len(set(report["threads"])) == 1
+    assert "late" in proc.stdout.splitlines()
 
 
 def test_no_mode_in_process_changes_nothing():
