@@ -331,7 +331,7 @@ def _kind(value: Any) -> str:
 _MONGO_OPS = {"!=": "$ne", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "~": "$regex"}
 _MONGO_FIELDS = {"id": "_id", "experiment": "experiment.name", "comment": "meta.comment",
                  "tags": "omniboard.tags", "note": "omniboard.notes"}
-MetricResolver = Callable[[str, str, str, Any], "dict | None"]
+MetricResolver = Callable[[str, str, str, Any], "tuple[dict | None, bool]"]
 
 
 def to_mongo(node: Node | None, *, metric: MetricResolver | None = None
@@ -340,9 +340,9 @@ def to_mongo(node: Node | None, *, metric: MetricResolver | None = None
 
     When `exact` is False the query matches a superset of the runs (derived fields such as
     ``status=PROBABLY_DEAD``, ``duration`` or metrics without a resolver), and the store must
-    check each fetched run with :func:`evaluate`. `metric(name, agg, op, value)` returns a
-    condition on the runs collection (such as ``{"_id": {"$in": [...]}}``) or None when it
-    cannot; see :func:`metric_pipeline` for the aggregation it can run on ``metrics``.
+    check each fetched run with :func:`evaluate`. `metric(name, agg, op, value)` returns
+    ``(condition on the runs collection or None, exact)``: None matches every run, and a
+    condition that is not exact may match more runs than the comparison does.
     """
     query, exact = _to_mongo(node, metric)
     return (query if query is not None else {}), exact
@@ -377,17 +377,17 @@ def _to_mongo(node: Node | None, metric: MetricResolver | None) -> tuple[dict | 
 def _compare_to_mongo(c: Compare, metric: MetricResolver | None) -> tuple[dict | None, bool]:
     if c.metric:
         name, agg = c.metric
-        cond = metric(name, agg, c.op, c.value) if metric else None
-        return (cond, True) if cond is not None else (None, False)
+        return metric(name, agg, c.op, c.value) if metric else (None, False)
     if c.field == "duration":
         return None, False
     if c.field == "status" and c.value in ("RUNNING", "PROBABLY_DEAD"):
         # Both are stored as RUNNING; the heartbeat's age decides, per run, in Python.
         return ({"status": "RUNNING"} if c.op == "=" else None), False
-    return {_MONGO_FIELDS.get(c.field, c.field): _mongo_condition(c.op, c.value)}, True
+    return {_MONGO_FIELDS.get(c.field, c.field): mongo_condition(c.op, c.value)}, True
 
 
-def _mongo_condition(op: str, value: Any) -> Any:
+def mongo_condition(op: str, value: Any) -> Any:
+    """The MongoDB condition for ``op value`` (``{"$lt": 3}``, or the value itself for =)."""
     if op == "=":
         return value
     return {_MONGO_OPS[op]: value}
@@ -414,5 +414,5 @@ def metric_pipeline(name: str, agg: str, op: str, value: Any, *,
     pipeline += [{"$sort": {"run_id": 1, "chunk": 1}},
                  {"$group": {"_id": "$run_id", "v": {{"last": "$last", "min": "$min",
                                                       "max": "$max"}[agg]: "$v"}}},
-                 {"$match": {"v": _mongo_condition(op, value)}}]
+                 {"$match": {"v": mongo_condition(op, value)}}]
     return pipeline

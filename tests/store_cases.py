@@ -18,6 +18,7 @@ FILTERS = [
     ("config.num_leaves>=40", [2, 3]),
     ("metrics.valid.l2.last<3000", [3]),
     ("metrics.valid.l2.max>=5000 and config.crash=true", [4]),
+    ("not metrics.valid.l2.last<3000", [1, 2, 4]),
     ("comment~big", [3]),
     ("start_time>=2000-01-01 and not config.num_leaves=31", [2, 3]),
     ("start_time<2000-01-01", []),

@@ -156,18 +156,21 @@ def test_to_mongo(text, query, exact):
     assert to_mongo(parse_filter(text)) == (query, exact)
 
 
-def test_to_mongo_uses_the_metric_resolver():
-    """A metric resolver turns metric comparisons into conditions on the runs collection."""
+@pytest.mark.parametrize("exact", [True, False])
+def test_to_mongo_uses_the_metric_resolver(exact):
+    """A metric resolver turns metric comparisons into conditions on the runs collection; a
+    condition it marks inexact (a superset) makes the whole query inexact."""
     calls = []
 
     def resolver(name, agg, op, value):
         calls.append((name, agg, op, value))
-        return {"_id": {"$in": [1, 2]}}
+        return {"_id": {"$in": [1, 2]}}, exact
 
-    query, exact = to_mongo(parse_filter("status=COMPLETED and metrics.valid.l2.last<3000"),
-                            metric=resolver)
+    query, query_exact = to_mongo(parse_filter("status=COMPLETED and metrics.valid.l2.last<3000"),
+                                  metric=resolver)
     assert calls == [("valid.l2", "last", "<", 3000)]
-    assert query == {"$and": [{"status": "COMPLETED"}, {"_id": {"$in": [1, 2]}}]} and exact
+    assert query == {"$and": [{"status": "COMPLETED"}, {"_id": {"$in": [1, 2]}}]}
+    assert query_exact is exact
 
 
 @pytest.mark.parametrize("agg, reduce, group", [
@@ -280,7 +283,7 @@ def test_mongo_query_and_python_evaluator_agree_on_a_real_server(mongo_db, text,
     """to_mongo (with metric_pipeline as resolver) and evaluate select the same runs."""
     def resolver(name, agg, op, value):
         found = mongo_db.metrics.aggregate(metric_pipeline(name, agg, op, value))
-        return {"_id": {"$in": sorted(d["_id"] for d in found)}}
+        return {"_id": {"$in": sorted(d["_id"] for d in found)}}, True
 
     node = parse_filter(text)
     query, exact = to_mongo(node, metric=resolver)

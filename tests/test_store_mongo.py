@@ -109,26 +109,49 @@ def test_unreachable_server_is_a_clear_error():
 
 
 
+@pytest.fixture(scope="module")
+def sacred_store_url(store_url, mongo_client) -> str:  # noqa: F811
+    """A copy of the store's database without ``metric_summaries``, as Sacred writes runs."""
+    source = mongo_client[store_url.rsplit("/", 1)[1]]
+    name = f"{source.name}_sacred"
+    for coll in ("runs", "metrics", "metrics_chunks"):
+        docs = list(source[coll].find())
+        for doc in docs:
+            doc.pop("metric_summaries", None)
+        if docs:
+            mongo_client[name][coll].insert_many(docs)
+    return f"{store_url.rsplit('/', 1)[0]}/{name}"
+
+
 @pytest.mark.parametrize("text, ids", FILTERS)
-def test_filters_agree_in_database_and_python(store, text, ids, monkeypatch):
+@pytest.mark.parametrize("writer", ["expt", "sacred"])
+def test_filters_agree_in_database_and_python(store_url, sacred_store_url, writer, text, ids):
     """Filters on status, config, metrics, comment, times and result select the right runs,
-    the same runs as the Python evaluator over every run of the store, whether metric matches
-    go into the query ($in) or are checked on the fetched runs (long id lists)."""
-    assert [r.id for r in store.runs(text)] == ids
-    assert [r.id for r in Store.runs(store, text)] == ids
-    monkeypatch.setattr(store_module, "IN_LIMIT", 0)
+    the same runs as the Python evaluator over every run of the store, for runs with metric
+    summaries (expt's) and without (Sacred's, checked by an aggregation on the series)."""
+    with open_store(store_url if writer == "expt" else sacred_store_url) as store:
+        assert [r.id for r in store.runs(text)] == ids
+        assert [r.id for r in Store.runs(store, text)] == ids
+
+
+@pytest.mark.parametrize("text, ids", [(t, i) for t, i in FILTERS if "metrics." in t])
+def test_metric_filters_are_answered_by_the_runs_query(store, text, ids, monkeypatch):
+    """For runs with metric summaries, the runs query alone selects exactly the matches of a
+    config or metric filter, and no series is aggregated."""
+    monkeypatch.setattr(MongoStore, "legacy_metric_hits", None)  # a call would fail
+    query, _ = to_mongo(parse_filter(text), metric=store_module._metric_condition)
+    if "not " not in text:  # a negated metric comparison is checked in Python instead
+        assert [d["_id"] for d in store._runs.find(query, {"_id": 1}).sort("_id", 1)] == ids
     assert [r.id for r in store.runs(text)] == ids
 
 
-@pytest.mark.parametrize("text", ["config.num_leaves>=40 and metrics.valid.l2.last<3000",
-                                  "status=COMPLETED and metrics.train.loss.max>0.5",
-                                  "not (comment~big or metrics.valid.l2.min<3000)"])
-def test_config_and_metric_filters_are_exact_database_queries(store, text):
-    """Config and metric filters become one exact runs query: no run is checked in Python."""
-    hits = {}
-    query, exact = to_mongo(parse_filter(text),
-                            metric=lambda *args: store._metric_condition(hits, *args))
-    assert exact and query and hits
+def test_observer_keeps_metric_summaries(store):
+    """The MongoObserver stores each metric's count, last, min and max in the run document,
+    the figures computed from the series themselves."""
+    for run in store.runs():
+        summaries = store._runs.find_one({"_id": run.id})["metric_summaries"]
+        assert [s["name"] for s in summaries] == ["valid.l2", "train.loss"]
+        assert store_module._summary_map(summaries) == store._summarize({run.id})[run.id]
 
 
 def test_misspelt_fields_are_errors(store):

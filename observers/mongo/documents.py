@@ -63,7 +63,9 @@ def run_document(*, status: str, ex_info: dict, command: str, host_info: dict, c
     }
     if status != "QUEUED":
         doc.update({"format": FORMAT, "start_time": start_time, "resources": [],
-                    "artifacts": [], "captured_out": "", "info": {}, "heartbeat": None})
+                    "artifacts": [], "captured_out": "", "info": {}, "heartbeat": None,
+                    # {name, count, last, min, max} per metric; absent in Sacred's runs
+                    "metric_summaries": []})
     return doc
 
 

@@ -2,7 +2,8 @@
 
 Where things go (``P_`` is the optional collection prefix):
 
-- ``P_runs``: one document per run with Sacred's fields; integer ``_id`` (:mod:`.ids`);
+- ``P_runs``: one document per run with Sacred's fields; integer ``_id`` (:mod:`.ids`); and
+  ``metric_summaries`` (last/min/max/count of each metric, for metric filters);
 - ``P_metrics`` / ``P_metrics_chunks``: metric series in bounded documents (:mod:`.series`);
 - GridFS ``fs``: sources (once per file name and md5), resources, artifacts
   (``artifact://P_runs/<id>/<name>`` with ``contentType`` and ``metadata``) and, for long
@@ -183,18 +184,21 @@ class MongoObserver(RunObserver):
             self._writer.submit(new_ops)
 
     def log_metrics(self, metrics_by_name, info):
-        """Append the new points of each metric (bounded documents, never rewritten)."""
+        """Append the new points of each metric (bounded documents, never rewritten) and
+        update the run's ``metric_summaries`` (what metric filters query)."""
         with self._lock:
             new_ops: list[list] = []
             known = len(self._metrics.refs)
             for name, series in metrics_by_name.items():
                 new_ops += self._metrics.add(name, series["steps"], series["values"],
                                              series["timestamps"])
+            fields: dict = {"metric_summaries": self._metrics.summaries()}
             if len(self._metrics.refs) != known:
                 refs = [dict(r) for r in self._metrics.refs]
-                new_ops.append(self._set({"info.metrics": refs}))
+                fields["info.metrics"] = refs
                 if "info" in self._last:
                     self._last["info"] = dict(self._last["info"], metrics=refs)
+            new_ops.append(self._set(fields))
             self._writer.submit(new_ops)
 
     def artifact_event(self, name, filename, metadata=None, content_type=None):

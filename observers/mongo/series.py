@@ -8,6 +8,9 @@ log for days without meeting MongoDB's 16 MB document limit:
   points continue in ``metrics_chunks`` documents ``{metric_id, run_id, name, chunk, ...}``,
   ``chunk`` = 1, 2, ..., one per batch of new points, inserted and never updated
   (:func:`observers.mongo.read.read_metric` joins them in order);
+- each metric's ``{name, count, last, min, max}`` is kept in the run document's
+  ``metric_summaries`` list (:meth:`MetricSeries.summaries`), so that listing runs by a
+  metric's final or best value is one query on ``runs``, not a pass over every series;
 - the output stays whole in the run's ``captured_out`` while it is at most ``tail_chars``
   characters; beyond that ``captured_out`` keeps the last ``tail_chars`` characters and the
   whole log grows in a GridFS file (standard chunks, readable by any GridFS client) named in
@@ -34,6 +37,7 @@ class MetricSeries:
         self.first_points, self.chunk_points = first_points, chunk_points
         self.refs: list[dict] = []  # info.metrics: [{"name", "id"}], Sacred's references
         self._state: dict[str, list] = {}  # name -> [first_id, points in first doc, chunks]
+        self._summaries: dict[str, dict] = {}  # name -> {name, count, last, min, max}
 
     def add(self, name: str, steps: list, values: list, timestamps: list) -> list[list]:
         """Ops that store these new points of metric `name`."""
@@ -41,6 +45,9 @@ class MetricSeries:
 
         ops: list[list] = []
         n, pos = len(steps), 0
+        if n:
+            _summarize(self._summaries.setdefault(name, {"name": name, "count": 0, "last": None,
+                                                          "min": None, "max": None}), values)
         state = self._state.get(name)
         if state is None:
             first = ObjectId()
@@ -69,6 +76,25 @@ class MetricSeries:
                     "timestamps": list(timestamps[pos:pos + take])}])
             pos += take
         return ops
+
+    def summaries(self) -> list[dict]:
+        """``[{name, count, last, min, max}]`` of every metric, in the order first logged."""
+        return [dict(s) for s in self._summaries.values()]
+
+
+def _summarize(summary: dict, values: list) -> None:
+    """Fold new `values` into `summary`: min/max of the numbers (NaN, bools and text ignored,
+    as :func:`expt.run_record.summarize` does), last and count of all values."""
+    summary["count"] += len(values)
+    summary["last"] = values[-1]
+    numbers = [v for v in values
+               if isinstance(v, (int, float)) and not isinstance(v, bool) and v == v]
+    if numbers:
+        lo, hi = min(numbers), max(numbers)
+        if summary["min"] is None or lo < summary["min"]:
+            summary["min"] = lo
+        if summary["max"] is None or hi > summary["max"]:
+            summary["max"] = hi
 
 
 class OutputLog:

@@ -16,7 +16,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from expt.errors import UserInputError, suggest
 from expt.filters import (And, Compare, FilterError, Node, Not, evaluate, fields_of,
-                          metric_pipeline, parse_filter, to_mongo)
+                          metric_pipeline, mongo_condition, parse_filter, to_mongo)
 from expt.runref import MONGO, Location, RunId
 from expt.store import (NotInRunError, RunList, RunNotFoundError, RunRecord, Store,
                         StoreNotFoundError, sort_records)
@@ -27,6 +27,7 @@ from .url import parse_url, redact, uri_options
 
 CONNECT_TIMEOUT_MS = 5000
 IN_LIMIT = 200  # longer id lists are matched in Python (SecantusDB scans $in lists linearly)
+SUMMARIES = "metric_summaries"  # {name, count, last, min, max} per metric, kept by the observer
 
 
 class MongoStore(Store):
@@ -119,14 +120,18 @@ class MongoStore(Store):
             fields=("timestamps",))["timestamps"])
 
     def metric_summary(self, run_id: RunId) -> dict[str, dict]:
-        """``{name: {last, min, max, count}}`` computed in the database (one aggregation serves
-        every run of the last :meth:`runs` result, for tables and DataFrames)."""
+        """``{name: {last, min, max, count}}``: the run's ``metric_summaries``, or for a run
+        without them (Sacred's) computed in the database (one aggregation serves every such
+        run of the last :meth:`runs` result, for tables and DataFrames)."""
         if run_id in self._summaries:
             return self._summaries.pop(run_id)
         if run_id in self._pending:
             ids, self._pending = self._pending, set()
             self._summaries.update(self._summarize(ids))
             return self._summaries.pop(run_id, {})
+        doc = self._find(run_id, [SUMMARIES])
+        if doc.get(SUMMARIES) is not None:
+            return _summary_map(doc[SUMMARIES])
         return self._summarize({run_id}).get(run_id, {})
 
     def _summarize(self, run_ids: set[RunId]) -> dict[RunId, dict]:
@@ -243,22 +248,20 @@ class MongoStore(Store):
              limit: int | None = None) -> RunList:
         """Runs matching `filter`, selected by the database; see :meth:`Store.runs`.
 
-        Each metric comparison is one aggregation on ``metrics`` (:func:`metric_pipeline`)
-        giving the ids of the runs that satisfy it. A short id list goes into the ``runs``
-        query as ``$in``; a long one (``$in`` is matched element by element by some servers)
-        leaves the query a superset, and the fetched runs are checked against the id sets.
+        One ``runs`` query selects by config and other fields, and by metric values through
+        the ``metric_summaries`` the MongoObserver keeps in each run document. Runs written
+        without summaries (by Sacred) are fetched too and checked against an aggregation on
+        ``metrics`` (:func:`metric_pipeline`), made only when such a run is among them.
         """
         node = parse_filter(filter) if isinstance(filter, str) else filter
-        hits: dict[Compare, set] = {}
-        query, exact = to_mongo(node, metric=lambda *args: self._metric_condition(hits, *args))
+        query, exact = to_mongo(node, metric=_metric_condition)
         by_id = order_by in (None, "id", "+id", ["id"])
         matched = self._fetch(query, limit if exact and by_id else None)
         if not exact:
+            hits = _LegacyHits(self)
             matched = [r for r in matched if _holds(node, r, hits)]
         if not matched and node is not None:
             self._check_fields(filter if isinstance(filter, str) else "", node)
-        self._pending = {r.id for r in matched}
-        self._summaries.clear()
         if by_id:
             return RunList(matched[:limit] if limit is not None else matched)
         return sort_records(matched, order_by, limit)
@@ -271,19 +274,23 @@ class MongoStore(Store):
         out = []
         for doc in cursor:
             record = RunRecord(self, doc["_id"], doc)
-            # config and info came with the document: no second query per run
+            # config, info and metric summaries came with the document: no query per run
             record.__dict__["config"] = doc.get("config") or {}
             record.__dict__["info"] = doc.get("info") or {}
+            summaries = doc.get(SUMMARIES)
+            if summaries is not None:
+                record.__dict__["metric_summary"] = _summary_map(summaries)
             out.append(record)
+        self._pending = {r.id for r in out if "metric_summary" not in r.__dict__}
+        self._summaries.clear()
         return out
 
-    def _metric_condition(self, hits: dict, name: str, agg: str, op: str, value: Any
-                          ) -> dict | None:
+    def legacy_metric_hits(self, name: str, agg: str, op: str, value: Any) -> set[RunId]:
+        """Ids of the runs whose metric `name` has its `agg` value ``op value``, computed from
+        the series themselves (for runs without ``metric_summaries``)."""
         pipeline = metric_pipeline(name, agg, op, value, chunks=self.names.metric_chunks)
         pipeline.append({"$project": {"_id": 1}})
-        ids = [d["_id"] for d in self._metrics.aggregate(pipeline)]
-        hits[Compare(f"metrics.{name}.{agg}", op, value)] = set(ids)
-        return {"_id": {"$in": ids}} if len(ids) <= IN_LIMIT else None
+        return {d["_id"] for d in self._metrics.aggregate(pipeline)}
 
     def _check_fields(self, text: str, node: Node) -> None:
         """FilterError for a config or metric field that no run has (a likely typo)."""
@@ -316,14 +323,45 @@ def _extreme(pick: Callable, values: list) -> Any:
     return pick(numbers) if numbers else None
 
 
-def _holds(node: Node | None, record: RunRecord, hits: dict) -> bool:
-    """:func:`expt.filters.evaluate` for a fetched run, metric comparisons answered by the
-    id sets the database computed (`hits`, keyed by the comparison without its position)."""
+def _metric_condition(name: str, agg: str, op: str, value: Any) -> tuple[dict | None, bool]:
+    """The runs query for one metric comparison (see :func:`expt.filters.to_mongo`): runs
+    whose summary satisfies it, and runs without summaries, which are checked afterwards."""
+    if op == "!=":  # a run without the metric satisfies it too: no narrowing
+        return None, False
+    summary = {SUMMARIES: {"$elemMatch": {"name": name, agg: mongo_condition(op, value)}}}
+    return {"$or": [summary, {SUMMARIES: {"$exists": False}}]}, False
+
+
+def _summary_map(summaries: list) -> dict[str, dict]:
+    """``{name: {last, min, max, count}}`` from a run document's ``metric_summaries``."""
+    return {s["name"]: {"last": s.get("last"), "min": s.get("min"), "max": s.get("max"),
+                        "count": s.get("count", 0)}
+            for s in summaries if isinstance(s, dict) and "name" in s}
+
+
+class _LegacyHits:
+    """Per metric comparison, the ids of the runs satisfying it, computed on first need."""
+
+    def __init__(self, store: MongoStore):
+        self.store, self._ids = store, {}
+
+    def holds(self, run_id: RunId, c: Compare) -> bool:
+        key = (c.field, c.op, repr(c.value))
+        if key not in self._ids:
+            self._ids[key] = self.store.legacy_metric_hits(*c.metric, c.op, c.value)
+        return run_id in self._ids[key]
+
+
+def _holds(node: Node | None, record: RunRecord, hits: _LegacyHits) -> bool:
+    """:func:`expt.filters.evaluate` for a fetched run; for a run without metric summaries,
+    metric comparisons are answered by the database's aggregation (`hits`)."""
+    if "metric_summary" in record.__dict__:  # summaries came with the document
+        return evaluate(node, record.lookup)
     if node is None:
         return True
     if isinstance(node, Compare):
         if node.metric:
-            return record.id in hits[Compare(node.field, node.op, node.value)]
+            return hits.holds(record.id, node)
         return evaluate(node, record.lookup)
     if isinstance(node, Not):
         return not _holds(node.item, record, hits)

@@ -9,7 +9,7 @@ from tests.observers.mongo_helpers import metrics, now, start
 
 RUN_KEYS = {"_id", "experiment", "format", "command", "host", "start_time", "heartbeat",
             "stop_time", "config", "meta", "status", "resources", "artifacts", "captured_out",
-            "info", "result"}
+            "info", "result", "metric_summaries"}
 
 
 @pytest.fixture
@@ -61,6 +61,8 @@ def test_completed_run_has_every_sacred_field(observer, mongo_client, mongo_db_n
     assert ref == {"name": "loss", "id": str(mdoc["_id"])}
     assert set(mdoc) == {"_id", "run_id", "name", "steps", "values", "timestamps"}
     assert mdoc["steps"] == [0, 1, 2] and mdoc["values"] == [0.0, 0.5, 1.0]
+    assert run["metric_summaries"] == [{"name": "loss", "count": 3, "last": 1.0, "min": 0.0,
+                                        "max": 1.0}]
     # artifact: name, content type, metadata
     [art] = run["artifacts"]
     f = fs.get(art["file_id"])

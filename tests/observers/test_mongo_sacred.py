@@ -38,9 +38,10 @@ EXPERIMENT = textwrap.dedent('''
 
 
 def keys(doc: dict, *nested: str) -> dict:
-    """Key sets of `doc` and of its nested dicts `nested`, without our two documented additions
-    to meta (expt_uuid, which makes sync idempotent, and beat_interval, which readers use)."""
-    out = {"": set(doc)}
+    """Key sets of `doc` and of its nested dicts `nested`, without our documented additions:
+    metric_summaries (what metric filters query) and, in meta, expt_uuid (which makes sync
+    idempotent) and beat_interval (which readers use)."""
+    out = {"": set(doc) - {"metric_summaries"}}
     for k in nested:
         out[k] = set(doc[k]) - {"expt_uuid", "beat_interval"}
     return out

@@ -1,4 +1,5 @@
-"""Pure parts of the MongoObserver: error classes, $set folding, journal encoding, placeholders."""
+"""Pure parts of the MongoObserver: error classes, $set folding, journal encoding, placeholders,
+metric summaries."""
 from datetime import datetime
 
 import pytest
@@ -6,8 +7,10 @@ from bson import Binary, ObjectId
 from pymongo.errors import (AutoReconnect, DocumentTooLarge, NetworkTimeout, OperationFailure,
                             ServerSelectionTimeoutError)
 
+from expt.run_record import summarize
 from observers.mongo.journal import dump_op, load_op
-from observers.mongo.ops import RUN_ID, bind
+from observers.mongo.ops import RUN_ID, Names, bind
+from observers.mongo.series import MetricSeries
 from observers.mongo.writer import _fold, is_retryable
 
 ERRORS = [
@@ -62,3 +65,22 @@ def test_bind_fills_run_id_in_filters_names_and_metadata_not_data():
     bound = bind(op, 7)
     assert bound[2]["run_id"] == 7 and bound[2]["metadata"] == {"run_id": 7}
     assert bound[2]["filename"] == "captured_out://runs/7" and bound[2]["steps"] == [1, 2]
+
+
+@pytest.mark.parametrize("batches, expected", [
+    ([[3.0, 1.0], [2.0]], {"count": 3, "last": 2.0, "min": 1.0, "max": 3.0}),
+    ([[float("nan"), 5], [True, None, "text", -1]],
+     {"count": 6, "last": -1, "min": -1, "max": 5}),  # NaN, bools and text are not numbers
+    ([[None, "a"]], {"count": 2, "last": "a", "min": None, "max": None}),
+])
+def test_metric_summaries_fold_every_batch(batches, expected):
+    """MetricSeries keeps count, last, min and max of each metric over all its batches, the
+    way expt.run_record.summarize reads a whole series."""
+    series = MetricSeries(Names(), 1, first_points=2, chunk_points=2)
+    step = 0
+    for values in batches:
+        steps = list(range(step, step + len(values)))
+        series.add("m", steps, values, [None] * len(values))
+        step += len(values)
+    assert series.summaries() == [{"name": "m", **expected}]
+    assert summarize({"values": [v for b in batches for v in b]}) == expected
