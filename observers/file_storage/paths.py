@@ -76,7 +76,8 @@ def claim_numeric_dir(basedir: str, hint: int | None = None) -> tuple[int, str]:
     least that large, is used instead); a number another process took in the meantime shows up
     as FileExistsError and the next one is tried, so no two runs ever share a folder.
     """
-    os.makedirs(basedir, exist_ok=True)
+    if hint is None:
+        os.makedirs(basedir, exist_ok=True)
     number = hint if hint is not None else _max_numeric_id(basedir) + 1
     collisions = 0
     while True:
@@ -84,6 +85,8 @@ def claim_numeric_dir(basedir: str, hint: int | None = None) -> tuple[int, str]:
         try:
             os.mkdir(path)
             return number, path
+        except FileNotFoundError:  # the store folder was removed since the last run
+            os.makedirs(basedir, exist_ok=True)
         except FileExistsError:
             collisions += 1
             if collisions % _RESCAN_AFTER == 0:  # far behind other processes: jump ahead
@@ -95,9 +98,11 @@ def claim_numeric_dir(basedir: str, hint: int | None = None) -> tuple[int, str]:
 def claim_named_dir(basedir: str, run_id: object) -> str:
     """Create ``basedir/<run_id>`` for an id chosen elsewhere; refuse an existing folder."""
     path = os.path.join(basedir, run_dir_name(run_id))
-    os.makedirs(basedir, exist_ok=True)
     try:
         os.mkdir(path)
+    except FileNotFoundError:  # no store folder yet
+        os.makedirs(basedir, exist_ok=True)
+        return claim_named_dir(basedir, run_id)
     except FileExistsError:
         raise RunDirExistsError(run_id, path) from None
     return path
@@ -134,6 +139,33 @@ def check_inside(path: str, folder: str, what: str, value: object) -> None:
 def tmp_name(path: str) -> str:
     """A temporary name beside `path`, unique across processes and threads."""
     return f"{path}.{os.getpid()}-{threading.get_ident()}-{next(_tmp_counter)}.tmp"
+
+
+_WRITE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+                | getattr(os, "O_BINARY", 0))
+
+
+def write_text_stamped(path: str, text: str) -> tuple[int, int]:
+    """Write `text` (UTF-8) to a unique temporary file and rename it to `path`, so readers
+    see the old file or the whole new one; returns the new file's (inode, mtime_ns).
+
+    Descriptor-level calls: no file object is built for a write done in one call.
+    """
+    tmp = tmp_name(path)
+    try:
+        fd = os.open(tmp, _WRITE_FLAGS, 0o666)
+        try:
+            data = memoryview(text.encode("utf-8"))
+            while data:
+                data = data[os.write(fd, data):]
+            st = os.fstat(fd)  # a rename keeps inode and mtime
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    return st.st_ino, st.st_mtime_ns
 
 
 def write_bytes_atomic(path: str, data: bytes | Iterable[bytes]) -> None:

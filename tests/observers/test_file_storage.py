@@ -1038,3 +1038,22 @@ def test_tag_added_by_a_reader_during_the_run_survives_the_end(tmp_path):
     run = load(tmp_path / "runs" / str(run_id) / "run.json")
     assert run["status"] == "COMPLETED"
     assert run["omniboard"]["tags"] == ["keep-me"]
+
+
+@pytest.mark.parametrize("_id", [None, "named"])
+def test_store_folder_removed_between_runs_is_made_again(tmp_path, _id):
+    """A store folder deleted after a run (the observer no longer makes it before every run)
+    is created again by the next run, numbered or named."""
+    import shutil
+
+    store = tmp_path / "runs"
+    obs = FileStorageObserver(store)
+    assert start(obs, tmp_path) == 1
+    obs.completed_event(stop_time=T0, result=None)
+    shutil.rmtree(store)
+    run_id = start(obs, tmp_path, _id=_id)
+    obs.completed_event(stop_time=T0, result=3)
+    folder = store / str(run_id)
+    assert load(folder / "run.json")["status"] == "COMPLETED"
+    assert load(folder / "config.json") == {"a": 1, "seed": 7}
+    assert no_tmp_files(store)
