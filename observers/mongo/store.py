@@ -254,12 +254,26 @@ class MongoStore(Store):
         ``metrics`` (:func:`metric_pipeline`), made only when such a run is among them.
         """
         node = parse_filter(filter) if isinstance(filter, str) else filter
-        query, exact = to_mongo(node, metric=_metric_condition)
+        query, exact = to_mongo(node, metric=_summary_condition)
         by_id = order_by in (None, "id", "+id", ["id"])
-        matched = self._fetch(query, limit if exact and by_id else None)
-        if not exact:
+        if node is None or not any(c.metric for c in fields_of(node)):
+            matched = self._fetch(query, limit if exact and by_id else None)
+            if not exact:
+                matched = [r for r in matched if evaluate(node, r.lookup)]
+        else:
+            # runs with summaries by the query above; runs without by the other fields, their
+            # metric comparisons then answered by aggregations on the series (_LegacyHits)
+            legacy_query, _ = to_mongo(node, metric=lambda *_: (None, False))
+            matched = self._fetch({"$or": [_and({SUMMARIES: {"$exists": True}}, query),
+                                           _and({SUMMARIES: {"$exists": False}}, legacy_query)]},
+                                  None)
             hits = _LegacyHits(self)
-            matched = [r for r in matched if _holds(node, r, hits)]
+
+            def keep(r: RunRecord) -> bool:
+                if _has_summaries(r):
+                    return exact or evaluate(node, r.lookup)
+                return _holds(node, r, hits)
+            matched = [r for r in matched if keep(r)]
         if not matched and node is not None:
             self._check_fields(filter if isinstance(filter, str) else "", node)
         if by_id:
@@ -323,13 +337,20 @@ def _extreme(pick: Callable, values: list) -> Any:
     return pick(numbers) if numbers else None
 
 
-def _metric_condition(name: str, agg: str, op: str, value: Any) -> tuple[dict | None, bool]:
-    """The runs query for one metric comparison (see :func:`expt.filters.to_mongo`): runs
-    whose summary satisfies it, and runs without summaries, which are checked afterwards."""
+def _summary_condition(name: str, agg: str, op: str, value: Any) -> tuple[dict | None, bool]:
+    """The runs query for one metric comparison (see :func:`expt.filters.to_mongo`), exact
+    for runs with ``metric_summaries``."""
     if op == "!=":  # a run without the metric satisfies it too: no narrowing
         return None, False
-    summary = {SUMMARIES: {"$elemMatch": {"name": name, agg: mongo_condition(op, value)}}}
-    return {"$or": [summary, {SUMMARIES: {"$exists": False}}]}, False
+    return {SUMMARIES: {"$elemMatch": {"name": name, agg: mongo_condition(op, value)}}}, True
+
+
+def _and(first: dict, second: dict) -> dict:
+    return {"$and": [first, second]} if second else first
+
+
+def _has_summaries(record: RunRecord) -> bool:
+    return "metric_summary" in record.__dict__  # set by _fetch from the document
 
 
 def _summary_map(summaries: list) -> dict[str, dict]:
@@ -353,10 +374,8 @@ class _LegacyHits:
 
 
 def _holds(node: Node | None, record: RunRecord, hits: _LegacyHits) -> bool:
-    """:func:`expt.filters.evaluate` for a fetched run; for a run without metric summaries,
-    metric comparisons are answered by the database's aggregation (`hits`)."""
-    if "metric_summary" in record.__dict__:  # summaries came with the document
-        return evaluate(node, record.lookup)
+    """:func:`expt.filters.evaluate` for a run without metric summaries: its metric
+    comparisons are answered by the database's aggregations (`hits`)."""
     if node is None:
         return True
     if isinstance(node, Compare):
