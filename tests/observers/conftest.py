@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +26,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+_logs: dict[int, Path] = {}  # server PID -> its log file, removed when it stops cleanly
+
+
 def start_server(port: int, storage: str = ":memory:", auth: bool = False) -> int:
     """Start a SecantusDB server through scripts/mongo-server; return its PID."""
+    log = Path(tempfile.gettempdir()) / f"expt-test-mongo-{port}-{uuid.uuid4().hex[:8]}.log"
     out = subprocess.run([sys.executable, str(SCRIPT), "start", "--port", str(port),
-                          "--storage-path", storage] + (["--auth"] if auth else []),
+                          "--storage-path", storage, "--log", str(log)]
+                         + (["--auth"] if auth else []),
                          check=True, capture_output=True, text=True)
-    return int(out.stdout.strip().splitlines()[-1])
+    pid = int(out.stdout.strip().splitlines()[-1])
+    _logs[pid] = log
+    return pid
 
 
 def stop_server(pid: int) -> None:
     """Stop the server with this PID and wait until it has exited."""
     subprocess.run([sys.executable, str(SCRIPT), "stop", str(pid)], check=True)
+    log = _logs.pop(pid, None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 def sacred_mongo_python() -> Path:
