@@ -13,7 +13,8 @@ from observers.mongo import MongoObserver
 from tests.observers.mongo_helpers import now, start
 url, db, base, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 for _ in range(n):
-    obs = MongoObserver(url, db, journal_dir=base + "/journal")
+    # strict: a slow answer on a loaded machine fails loudly instead of recording offline
+    obs = MongoObserver(url, db, journal_dir=base + "/journal", strict=True, connect_timeout=30)
     rid = start(obs, base)
     obs.completed_event(stop_time=now(), result=rid)
     obs.join()
