@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SACRED_PY = ""  # set in main(): tests.observers.conftest.sacred_mongo_python()
+SACRED_PY = ""  # set in main(): tests.mongo_server.sacred_mongo_python()
 
 WORKLOAD = r'''
 import json, sys, time
@@ -151,7 +151,7 @@ def main() -> None:
                         help="comma-separated run sizes (default 1000000,200000)")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from tests.observers.conftest import free_port, sacred_mongo_python, start_server, stop_server
+    from tests.mongo_server import free_port, sacred_mongo_python, start_server, stop_server
 
     global SACRED_PY
     SACRED_PY = str(sacred_mongo_python())

@@ -226,7 +226,7 @@ def mongo_main(argv: list[str]) -> int:
     server_pid = None
     url = args.mongo.rstrip("/")
     if not url:
-        from tests.observers.conftest import free_port, start_server, stop_server
+        from tests.mongo_server import free_port, start_server, stop_server
 
         port = free_port()
         server_pid = start_server(port)

@@ -18,8 +18,7 @@ from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD,
 from observers.file_storage import UnsafePathError
 from observers.mongo import store as store_module
 from observers.mongo.store import MongoStore
-# The session server of tests/observers (one SecantusDB process, started on first use).
-from tests.observers.conftest import free_port, mongo_client, mongo_server  # noqa: F401
+from tests.mongo_server import free_port
 
 sys.path.insert(0, os.path.dirname(__file__))
 from store_fixtures import write_experiment  # noqa: E402
@@ -62,7 +61,7 @@ def expt_cmd(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def store_url(tmp_path_factory, mongo_server) -> str:  # noqa: F811
+def store_url(tmp_path_factory, mongo_server) -> str:
     return make_runs(tmp_path_factory.mktemp("mstore"), mongo_server)
 
 
@@ -73,7 +72,7 @@ def store(store_url):
 
 
 @pytest.fixture
-def own_store(tmp_path, mongo_server):  # noqa: F811
+def own_store(tmp_path, mongo_server):
     """A store this test may change."""
     with open_store(make_runs(tmp_path, mongo_server)) as s:
         yield s
@@ -110,7 +109,7 @@ def test_unreachable_server_is_a_clear_error():
 
 
 @pytest.fixture(scope="module")
-def sacred_store_url(store_url, mongo_client) -> str:  # noqa: F811
+def sacred_store_url(store_url, mongo_client) -> str:
     """A copy of the store's database without ``metric_summaries``, as Sacred writes runs."""
     source = mongo_client[store_url.rsplit("/", 1)[1]]
     name = f"{source.name}_sacred"
@@ -190,7 +189,7 @@ def test_unsafe_artifact_names_are_refused(store, name):
         store.get(2).artifacts.open(name)
 
 
-def test_tags_and_notes_where_omniboard_keeps_them(own_store, mongo_client):  # noqa: F811
+def test_tags_and_notes_where_omniboard_keeps_them(own_store, mongo_client):
     """add_tag/set_note write omniboard.tags/notes in the run document; Omniboard's own writes
     to those fields are read back; filters see them."""
     run = own_store.get(1)
@@ -210,7 +209,7 @@ def test_tags_and_notes_where_omniboard_keeps_them(own_store, mongo_client):  # 
     assert own_store.get(1).note == "fast and good"
 
 
-def test_delete_removes_the_run_its_metrics_and_files(own_store, mongo_client):  # noqa: F811
+def test_delete_removes_the_run_its_metrics_and_files(own_store, mongo_client):
     """delete() removes the run document, its metric documents and its GridFS files; other
     runs and the shared sources stay."""
     db = mongo_client[own_store.db.name]
@@ -234,7 +233,7 @@ def test_get_run_by_reference(store_url):
     run.store.close()
 
 
-def test_two_million_point_series_round_trip(tmp_path, mongo_server):  # noqa: F811
+def test_two_million_point_series_round_trip(tmp_path, mongo_server):
     """A 2,000,000-point series written by a real run is read back complete and in order,
     across the first metric document and its continuations."""
     script = tmp_path / "long.py"
@@ -257,7 +256,7 @@ def test_two_million_point_series_round_trip(tmp_path, mongo_server):  # noqa: F
         assert [r.id for r in store.runs("metrics.loss.last>999999")] == [1]
 
 
-def test_killed_run_becomes_probably_dead(tmp_path, mongo_server):  # noqa: F811
+def test_killed_run_becomes_probably_dead(tmp_path, mongo_server):
     """A run whose process was killed with SIGKILL turns from RUNNING into PROBABLY_DEAD."""
     script = write_experiment(tmp_path)
     url = f"{mongo_server.url}/t_{uuid.uuid4().hex[:12]}"
@@ -333,7 +332,7 @@ def test_cli_mistakes_exit_2(store_url, tmp_path, args, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_cli_artifacts_tag_rm(tmp_path, mongo_server, mongo_client):  # noqa: F811
+def test_cli_artifacts_tag_rm(tmp_path, mongo_server, mongo_client):
     """`expt artifacts URL#2 NAME -o PATH` downloads, `expt tag` writes omniboard.tags and
     `expt rm -y` deletes the run from the database."""
     url = make_runs(tmp_path, mongo_server)

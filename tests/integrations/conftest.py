@@ -1,5 +1,5 @@
-"""Fixtures for integration tests: the real SecantusDB server of tests/observers/conftest.py,
-and a helper that runs a training inside a real run recorded by the MongoObserver."""
+"""Fixtures for integration tests (the real SecantusDB server is tests/conftest.py's), and a
+helper that runs a training inside a real run recorded by the MongoObserver."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
-
-from tests.observers.conftest import mongo_client, mongo_db_name, mongo_server  # noqa: F401
 
 
 @dataclass
@@ -59,9 +57,8 @@ class MongoRecorded:
     def artifact_json(self, name: str) -> Any:
         return json.loads(self.artifact(name))
 
-
 @pytest.fixture
-def mongo_record(mongo_server, mongo_client, mongo_db_name, tmp_path):  # noqa: F811
+def mongo_record(mongo_server, mongo_client, mongo_db_name, tmp_path):
     """`mongo_record(body)` runs `body(_run, values)` as an experiment's main function with a
     MongoObserver (fresh database) and a recording observer; returns a MongoRecorded."""
     from expt import Experiment

@@ -6,7 +6,7 @@ import textwrap
 from pathlib import Path
 
 from observers.mongo import MongoObserver, read_metric, read_output
-from tests.observers.conftest import free_port
+from tests.mongo_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = textwrap.dedent('''
@@ -105,7 +105,7 @@ def test_credentials_in_the_url_are_never_stored(tmp_path):
     import pymongo
     from bson import json_util
 
-    from tests.observers.conftest import start_server, stop_server
+    from tests.mongo_server import start_server, stop_server
 
     port, data = free_port(), str(tmp_path / "data")
     pid = start_server(port, data)

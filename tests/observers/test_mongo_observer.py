@@ -242,7 +242,7 @@ def test_long_metric_and_output_continue_outside_the_run_document(observer, mong
 def test_unreachable_strict_observer_refuses_to_start(tmp_path):
     """strict=True: a server that does not answer aborts the start with ObserverError."""
     from expt.errors import ObserverError
-    from tests.observers.conftest import free_port
+    from tests.mongo_server import free_port
 
     obs = MongoObserver(f"127.0.0.1:{free_port()}", strict=True, connect_timeout=0.3,
                         journal_dir=str(tmp_path))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from observers.mongo import MongoObserver, read_metric, read_output
-from tests.observers.conftest import free_port, start_server, stop_server
+from tests.mongo_server import free_port, start_server, stop_server
 from tests.observers.mongo_helpers import metrics, now, start
 
 ROOT = Path(__file__).resolve().parents[2]

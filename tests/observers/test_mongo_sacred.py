@@ -5,7 +5,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.observers.conftest import sacred_mongo_python
+from tests.mongo_server import sacred_mongo_python
 
 ROOT = Path(__file__).resolve().parents[2]
 

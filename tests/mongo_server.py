@@ -1,9 +1,6 @@
-"""Fixtures for observer tests: a real SecantusDB MongoDB server (DESIGN.md section 6).
-
-The session server is started on first use by ``scripts/mongo-server`` on a free port and
-stopped at the end of the session; tests that never ask for it never start it. Each test gets
-its own database name, so tests do not see each other's runs.
-"""
+"""The real SecantusDB MongoDB server of the tests and benchmarks (DESIGN.md section 6),
+started and stopped through ``scripts/mongo-server``; and a python with Sacred's
+MongoObserver to compare with. The session fixtures are in tests/conftest.py."""
 from __future__ import annotations
 
 import socket
@@ -14,9 +11,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "mongo-server"
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "mongo-server"
 
 
 def free_port() -> int:
@@ -64,7 +59,7 @@ def sacred_mongo_python() -> Path:
     for candidate in (os.environ.get("SACRED_PYTHON"), "/tmp/sacred-venv/bin/python"):
         if candidate and ready(candidate):
             return Path(os.path.abspath(candidate))  # not resolve(): keep the venv's symlink
-    bench = Path(__file__).resolve().parents[2] / "bench"
+    bench = Path(__file__).resolve().parents[1] / "bench"
     sys.path.insert(0, str(bench))
     try:
         from _sacred_venv import CACHE_DIR, ensure_sacred_venv
@@ -87,28 +82,3 @@ class MongoServer:
     @property
     def url(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}"
-
-
-@pytest.fixture(scope="session")
-def mongo_server():
-    """The session's MongoDB server (real SecantusDB, in memory)."""
-    port = free_port()
-    server = MongoServer(port, start_server(port))
-    yield server
-    stop_server(server.pid)
-
-
-@pytest.fixture(scope="session")
-def mongo_client(mongo_server):
-    """A pymongo client connected to the session server."""
-    import pymongo
-
-    client = pymongo.MongoClient(mongo_server.url, serverSelectionTimeoutMS=5000)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def mongo_db_name():
-    """A fresh database name for one test."""
-    return f"t_{uuid.uuid4().hex[:12]}"
