@@ -7,10 +7,11 @@ folder's mtime) plus HEAD, the index and the branch's ref: when none changed, th
 cannot have changed either. Repositories with more tracked files than MAX_TRACKED_FILES are not
 cached.
 
-Where the kernel offers it (Linux inotify), those folders and the git folder are also watched
-from before the stamps are taken: while no event arrived, nothing could have changed, and a run
-costs one non-blocking ``read`` instead of ~200 ``stat`` calls (0.3 ms). An event only sends the
-next run back to the stat comparison (and, if a stamp differs, to git), which watches anew.
+Where the kernel offers it (Linux inotify), from a process's second run on, those folders and
+the git folder are also watched from before the stamps are taken: while no event arrived,
+nothing could have changed, and a run costs one non-blocking ``read`` instead of ~200 ``stat``
+calls (0.3 ms). An event only sends the next run back to the stat comparison (and, if a stamp
+differs, to git), which watches anew.
 
 Racy stamps, as git calls them: a file changed within the same clock tick as it was stamped,
 with the same size, keeps its stamp. A stamp whose ctime is within RACY_MARGIN of the moment
@@ -86,8 +87,10 @@ def cached_git_info(path: str) -> dict | None:
         watched, folders = cached.watched, cached.folders
     else:
         watched, folders = _tracked_paths(root)
-    # The watch starts before the stamps are taken, and these before git looks.
-    watch = _TreeWatch.start(root, folders, ref_paths) if watched is not None else None
+    # The watch starts before the stamps are taken, and these before git looks. Only from a
+    # process's second run on: a single run would pay for it (~1 ms) and never use it.
+    watch = (_TreeWatch.start(root, folders, ref_paths)
+             if watched is not None and cached is not None else None)
     stamped_at = time.time()
     tree_stamp = _stamps(watched) if watched is not None else None  # before git looks
     if (cached is not None and cached.trusted and cached.ref_stamp == ref_stamp
@@ -118,14 +121,11 @@ def _take_prefetched(root: str, pending: tuple, ref_paths: list[str],
         watched, folders = _read_ls_files(root, ls_files)
         if watched is None:  # too many files to check: the prefetched answer as it is
             return info, None
-        watch = _TreeWatch.start(root, folders, ref_paths)
-        tree_stamp = _stamps(watched)
+        tree_stamp = _stamps(watched)  # the next run compares them, and starts a watch
         # Anything changed since git started has a newer ctime: then git is asked again.
         if not _racy(tree_stamp + ref_stamp, started_wall):
-            _cache[root] = _Entry(ref_stamp, watched, folders, tree_stamp, True, info, watch)
+            _cache[root] = _Entry(ref_stamp, watched, folders, tree_stamp, True, info, None)
             return info, None
-        if watch is not None:
-            watch.close()
         return _UNUSABLE, (watched, folders)
     job.cancel()
     if ls_files is not None:

@@ -28,6 +28,7 @@ def repo(tmp_path: Path) -> Path:
     git(tmp_path, "add", ".")
     git(tmp_path, "commit", "-q", "-m", "first")
     git_cache._cache.clear()
+    _settle(tmp_path)
     return tmp_path
 
 
@@ -120,9 +121,11 @@ def _settle(repo: Path) -> None:
 
 @needs_inotify
 def test_watched_tree_needs_no_stat_calls(repo, monkeypatch):
-    """While the watch reports nothing, a run neither stats the tracked files nor runs git."""
-    _settle(repo)
+    """From the third run on, while the watch reports nothing, a run neither stats the tracked
+    files nor runs git (the first run sets up no watch: a single run would not use it)."""
     first = cached_git_info(str(repo))
+    assert git_cache._cache[str(repo)].watch is None
+    assert cached_git_info(str(repo)) is first
     assert git_cache._cache[str(repo)].watch is not None
     monkeypatch.setattr(git_cache, "_stamps", lambda paths: pytest.fail("stamps were taken"))
     monkeypatch.setattr(git_cache, "get_git_info", lambda path: pytest.fail("git was run"))
@@ -130,10 +133,11 @@ def test_watched_tree_needs_no_stat_calls(repo, monkeypatch):
 
 
 @pytest.mark.parametrize("change", ["edit", "same_size_edit", "new_file", "delete", "chmod"])
-def test_change_right_after_a_run_is_seen(repo, change):
+@pytest.mark.parametrize("runs_before", [1, 2])  # 1: the stamps see it; 2: the watch does
+def test_change_right_after_a_run_is_seen(repo, change, runs_before):
     """A change made at once after a run (same clock tick, even same size) reaches the next."""
-    _settle(repo)
-    cached_git_info(str(repo))
+    for _ in range(runs_before):
+        cached_git_info(str(repo))
     params = repo / "data" / "params.yaml"
     if change == "edit":
         params.write_text("a: 22\n")
@@ -158,6 +162,7 @@ def test_reset_soft_is_seen(repo):
     git(repo, "commit", "-q", "-am", "second")
     _settle(repo)
     second = cached_git_info(str(repo))
+    assert cached_git_info(str(repo)) is second
     git(repo, "reset", "-q", "--soft", "HEAD~1")
     info = cached_git_info(str(repo))
     assert info["commit"] != second["commit"]
@@ -166,7 +171,6 @@ def test_reset_soft_is_seen(repo):
 
 def test_change_after_prefetch_started_is_seen(repo):
     """A tracked file changed after the prefetched git status ran makes the run ask again."""
-    _settle(repo)
     git_cache._prefetched.clear()
     git_cache.prefetch(str(repo))
     git_cache._prefetched[str(repo)][3].result()  # git has answered: clean
@@ -179,14 +183,16 @@ def test_change_after_prefetch_started_is_seen(repo):
 @needs_inotify
 def test_forked_child_does_not_use_the_parents_watch(repo):
     """In a forked child the parent's watch always reports a change (its events are shared)."""
-    _settle(repo)
+    cached_git_info(str(repo))
     cached_git_info(str(repo))
     watch = git_cache._cache[str(repo)].watch
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.write(write, b"1" if watch.changed() else b"0")
-        os._exit(0)
+        try:
+            os.write(write, b"1" if watch.changed() else b"0")
+        finally:
+            os._exit(0)
     os.waitpid(pid, 0)
     assert os.read(read, 1) == b"1"
     assert watch.changed() is False
