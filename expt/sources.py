@@ -109,12 +109,16 @@ def source_for(path: str | os.PathLike, base_dir: str | os.PathLike) -> Source:
 
     Raises :class:`SourceNotFoundError` (with the nearest file names) when it does not exist.
     """
+    return _source_in(path, os.path.realpath(base_dir))
+
+
+def _source_in(path: str | os.PathLike, real_base: str) -> Source:
+    """:func:`source_for` with the base folder already resolved."""
     path = _source_file(os.fspath(path))
     if not os.path.isfile(path):
         raise _missing(path)
     real = os.path.realpath(path)
-    return Source(path=real, name=_posix_relpath(real, os.path.realpath(base_dir)),
-                  md5=file_md5(real))
+    return Source(path=real, name=_posix_relpath(real, real_base), md5=file_md5(real))
 
 
 def _install_prefixes() -> list[str]:
@@ -210,7 +214,7 @@ def find_local_sources(base_dir: str | os.PathLike, main_file: str | os.PathLike
     real_base = os.path.realpath(base)
     found: dict[str, Source] = {}
     if main_file is not None:
-        main = source_for(main_file, real_base)
+        main = _source_in(main_file, real_base)
         found[main.path] = main
     # Module objects, compared by identity (list == checks identity first): a new import, a
     # removed or replaced module changes the list. A list of objects rather than of ids, so a

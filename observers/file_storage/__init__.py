@@ -110,10 +110,19 @@ def _run_json_text(entry: dict, encoded: dict[str, tuple[Any, str]]) -> str:
             encoded[key] = (value, text)
         elif type(value) in _SCALARS:  # the C encoder writes these exactly as indent=2 does
             text = json.dumps(value)
+        elif not value and type(value) in (list, dict):  # artifacts, resources: mostly empty
+            text = "[]" if type(value) is list else "{}"
         else:
             text = _INDENTED.encode(to_json_safe(value)).replace("\n", "\n  ")
-        parts.append(f"{json.dumps(key)}: {text}")
+        key_text = _KEY_TEXT.get(key)
+        if key_text is None:
+            key_text = _KEY_TEXT[key] = json.dumps(key) + ": "
+        parts.append(key_text + text)
     return "{\n  " + ",\n  ".join(parts) + "\n}" if parts else "{}"
+
+
+# run.json's own keys, as JSON strings (a handful; readers may add one, "omniboard").
+_KEY_TEXT: dict[str, str] = {}
 
 
 class FileStorageObserver(RunObserver):
@@ -143,6 +152,7 @@ class FileStorageObserver(RunObserver):
         self.copy_sources = copy_sources
         self._lock = threading.RLock()  # heartbeats may come from another thread
         self._next_id: int | None = None  # after our last number: no rescan for the next run
+        self._relative: dict[str, str] = {}  # stored source path -> its path from basedir
         self._reset()
 
     def __repr__(self) -> str:
@@ -214,7 +224,14 @@ class FileStorageObserver(RunObserver):
                     store_path = store_by_content(abspath, self._sources_abs)
                 except OSError as e:
                     log.warning("Source file %s could not be stored: %s", abspath, e)
-            stored.append([name, os.path.relpath(store_path, self._base_abs)])
+            relative = self._relative.get(store_path)
+            if relative is None:
+                relative = os.path.relpath(store_path, self._base_abs)
+                if os.path.isabs(store_path):  # then a pure function of the two paths
+                    if len(self._relative) >= 1024:
+                        self._relative.clear()
+                    self._relative[store_path] = relative
+            stored.append([name, relative])
         return stored
 
     def _new_entry(self, ex_info: dict, command: str, host_info: dict, meta_info: dict,
