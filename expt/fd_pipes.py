@@ -340,22 +340,28 @@ class _SharedReader:
         while True:
             for fd, _ in self._epoll.poll():
                 channel = self._channels.get(fd)
-                if channel is None:
-                    continue
-                owner = channel.owner
-                with owner.lock:
-                    if self._channels.get(fd) is not channel or channel.ended:
-                        continue  # finished by its capture meanwhile
+                if channel is not None:
                     try:
-                        eof = channel.pull(_READ_SIZE)
-                    except OSError:
-                        eof = True
-                    if eof:
-                        self.remove(channel)
-                        try:
-                            channel.end()
-                        finally:
-                            owner._ended.notify_all()
+                        self._serve(fd, channel)
+                    except Exception:  # never let one channel stop the others' reader
+                        import logging
+                        logging.getLogger("expt").exception("Output capture reader failed.")
+
+    def _serve(self, fd: int, channel: Channel) -> None:
+        owner = channel.owner
+        with owner.lock:
+            if self._channels.get(fd) is not channel or channel.ended:
+                return  # finished by its capture meanwhile
+            try:
+                eof = channel.pull(_READ_SIZE)
+            except OSError:
+                eof = True
+            if eof:
+                self.remove(channel)
+                try:
+                    channel.end()
+                finally:
+                    owner._ended.notify_all()
 
 
 _SHARED: _SharedReader | None = None
@@ -365,8 +371,10 @@ _SHARED_LOCK = threading.Lock()
 def _shared_reader() -> _SharedReader | None:
     """The process's shared reader (started on first use); None without epoll."""
     global _SHARED
-    if _SHARED is None and hasattr(select, "epoll"):
+    if (_SHARED is None or not _SHARED._thread.is_alive()) and hasattr(select, "epoll"):
         with _SHARED_LOCK:
+            if _SHARED is not None and not _SHARED._thread.is_alive():  # cannot happen, but
+                _SHARED = None  # a capture without a reader would block a chatty child
             if _SHARED is None:
                 try:
                     _SHARED = _SharedReader()
