@@ -12,7 +12,8 @@ Modes (``capture_output(mode)``):
     ``os.write(1, ...)``) and writes to stream objects kept elsewhere (``sys.__stdout__``).
 ``"fd"`` (POSIX default)
     Everything of ``"sys"``, and file descriptors 1 and 2 are moved onto pipes: a reader thread
-    (one per pipe on Windows) copies what arrives to the original destination and records it,
+    (on Linux one for the whole process, kept between runs; one per pipe on Windows) copies
+    what arrives to the original destination and records it,
     so C-level
     output, child processes (``subprocess.run(["echo", "x"])``), forked ``multiprocessing``
     workers and streams held elsewhere are recorded too.  Python-level text goes through the
