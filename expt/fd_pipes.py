@@ -6,24 +6,24 @@ serves the channels with one reader thread (one per pipe on Windows, where pipes
 ``select()``-ed) and lets Python-level writes :meth:`~FdCapture.drain` the pipes first.
 
 Where ``epoll`` exists (Linux), the reader is one thread for the whole process, serving the
-pipes of every capture: a capture registers its pipes, and at its end takes what they hold
-itself. Starting and joining a thread per capture cost ~0.2 ms, a fifth of a tiny run.
+pipes of every capture (:mod:`expt.pipe_reader`): a capture registers its pipes, and at its
+end takes what they hold itself.
 """
 from __future__ import annotations
 
 import codecs
 import io
 import os
-import select
 import _thread
 import threading
 import time
 from typing import Any, Callable, TextIO
 
 from .output_filter import apply_backspaces_and_linefeeds
+from .pipe_reader import READ_SIZE, SharedReader, shared_reader
 
 LINGER_AT_EXIT = 2.0  # seconds the interpreter's exit waits for readers of straggling children
-_READ_SIZE = 65536
+_READ_SIZE = READ_SIZE
 # A child's unfinished line longer than this has its \r and \b applied (a progress bar).
 _COMPRESS_AT = 65536
 
@@ -155,13 +155,13 @@ class FdCapture:
         self._draining = False
         self.last_write = time.perf_counter()
         self.can_drain = os.name != "nt"
-        self._shared: _SharedReader | None = None
+        self._shared: SharedReader | None = None
         self._threads: list[_Reader] = []
         if self.can_drain:
             for channel in channels:
                 os.set_blocking(channel.read_fd, False)
                 channel.owner = self
-            self._shared = _shared_reader()
+            self._shared = shared_reader()
             if self._shared is not None:
                 for channel in channels:
                     self._shared.add(channel)
@@ -304,100 +304,6 @@ class _Reader:
 
     def is_alive(self) -> bool:
         return self._running.locked()
-
-
-class _SharedReader:
-    """One daemon thread copying from the pipes of every capture of the process (epoll).
-
-    A channel's pipe is read only under its capture's lock, and only while it is registered
-    here: an event that arrives for a descriptor number after its channel was removed (and
-    the number maybe reused) is checked against the current registration, and reads never
-    block, so a stale event costs nothing.
-    """
-
-    def __init__(self) -> None:
-        self._epoll = select.epoll()
-        self._channels: dict[int, Channel] = {}
-        self._thread = threading.Thread(target=self._loop, name="expt-output-reader",
-                                        daemon=True)
-        self._thread.start()
-
-    def add(self, channel: Channel) -> None:
-        """Serve `channel` (caller holds its capture's lock)."""
-        self._channels[channel.read_fd] = channel
-        self._epoll.register(channel.read_fd, select.EPOLLIN)
-
-    def remove(self, channel: Channel) -> None:
-        """Stop serving `channel` (caller holds its capture's lock)."""
-        if self._channels.get(channel.read_fd) is channel:
-            del self._channels[channel.read_fd]
-            try:
-                self._epoll.unregister(channel.read_fd)
-            except (OSError, ValueError):
-                pass
-
-    def _loop(self) -> None:
-        while True:
-            for fd, _ in self._epoll.poll():
-                channel = self._channels.get(fd)
-                if channel is not None:
-                    try:
-                        self._serve(fd, channel)
-                    except Exception:  # never let one channel stop the others' reader
-                        import logging
-                        logging.getLogger("expt").exception("Output capture reader failed.")
-
-    def _serve(self, fd: int, channel: Channel) -> None:
-        owner = channel.owner
-        with owner.lock:
-            if self._channels.get(fd) is not channel or channel.ended:
-                return  # finished by its capture meanwhile
-            try:
-                eof = channel.pull(_READ_SIZE)
-            except OSError:
-                eof = True
-            if eof:
-                self.remove(channel)
-                try:
-                    channel.end()
-                finally:
-                    owner._ended.notify_all()
-
-
-_SHARED: _SharedReader | None = None
-_SHARED_LOCK = threading.Lock()
-
-
-def _shared_reader() -> _SharedReader | None:
-    """The process's shared reader (started on first use); None without epoll."""
-    global _SHARED
-    if (_SHARED is None or not _SHARED._thread.is_alive()) and hasattr(select, "epoll"):
-        with _SHARED_LOCK:
-            if _SHARED is not None and not _SHARED._thread.is_alive():  # cannot happen, but
-                _SHARED = None  # a capture without a reader would block a chatty child
-            if _SHARED is None:
-                try:
-                    _SHARED = _SharedReader()
-                except (OSError, RuntimeError):  # out of descriptors or threads
-                    return None
-    return _SHARED
-
-
-def _forget_shared_reader() -> None:
-    """A forked child has no reader thread, and its copy of the epoll descriptor is the
-    parent's instance: the child starts its own."""
-    global _SHARED, _SHARED_LOCK
-    _SHARED_LOCK = threading.Lock()
-    if _SHARED is not None:
-        try:
-            _SHARED._epoll.close()  # the child's descriptor only
-        except OSError:
-            pass
-        _SHARED = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_shared_reader)
 
 
 _LINGERING: list[Any] = []

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from expt.fd_pipes import (Channel, FdCapture, FdText, _shared_reader, flush_c_stdio,
-                           open_saved_writer)
+from expt.fd_pipes import Channel, FdCapture, FdText, flush_c_stdio, open_saved_writer
+from expt.pipe_reader import shared_reader
 from expt.output_filter import apply_backspaces_and_linefeeds
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +36,7 @@ def open_fds() -> set[int]:
 def test_capture_forwards_records_whole_lines_and_restores(file_fd):
     """Writes to the descriptor reach the file and the record (whole lines); all is closed after."""
     fd, path = file_fd
-    _shared_reader()  # the process's one reader (thread and epoll descriptor), if any, stays
+    shared_reader()  # the process's one reader (thread and epoll descriptor), if any, stays
     before_fds, before_ino = open_fds(), os.fstat(fd).st_ino
     record: list[str] = []
     fds = FdCapture([Channel(fd, record.append, "utf-8", compress=True)])
