@@ -2,9 +2,10 @@
 
 Registered as the ``mongo`` backend of the ``expt.stores`` entry-point group. Locations are
 ``mongodb://[user:pw@]host[:port]/db``, ``mongodb+srv://...`` and ``host:port[:db]`` (database
-``sacred`` when none is named, like ``-m``). Filters are evaluated in the database: plain fields
-by a ``runs`` query (:func:`expt.filters.to_mongo`), metric filters by an aggregation on
-``metrics`` and ``metrics_chunks`` (:func:`expt.filters.metric_pipeline`); only runs fetched by
+``sacred`` when none is named, like ``-m``). Filters are evaluated in the database by one
+``runs`` query (:func:`expt.filters.to_mongo`), metric comparisons on the ``metric_summaries``
+the observer keeps in each run; runs without them (Sacred's) are answered by an aggregation on
+``metrics`` and ``metrics_chunks`` (:func:`expt.filters.metric_pipeline`). Only runs fetched by
 a query that is not exact (derived status, duration) are checked again in Python. Metric series
 and output are read in full by :mod:`.read`. Tags and notes are ``omniboard.tags`` /
 ``omniboard.notes`` in the run document, where Omniboard keeps them.
