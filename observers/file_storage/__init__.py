@@ -67,8 +67,26 @@ _INDENTED = json.JSONEncoder(sort_keys=True, indent=2)
 _SCALARS = (str, int, float, bool, type(None))
 
 
+_COMPACT = json.JSONEncoder(sort_keys=True)  # json.dumps(..., sort_keys=True) builds one per call
+_encode_str = json.encoder.encode_basestring_ascii
+
+
 def _json_text(value: Any) -> str:
     return _INDENTED.encode(to_json_safe(value))
+
+
+def _scalar_text(value: Any) -> str:
+    """``json.dumps(value)`` for a str, int, float, bool or None, without building an encoder
+    for the common ones (json writes these the same in every indent mode)."""
+    if type(value) is str:
+        return _encode_str(value)
+    if value is None:
+        return "null"
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) is int:
+        return int.__repr__(value)
+    return json.dumps(value)  # floats: NaN and Infinity spelled as json spells them
 
 
 # Entries of run.json that never change during a run. The observer keeps its own JSON-safe
@@ -83,7 +101,7 @@ _INDENTED_SIZE = 64
 
 def _fixed_text(value: Any) -> str:
     """``_json_text(value)`` for a JSON-safe value that recurs from run to run."""
-    compact = json.dumps(value, sort_keys=True)
+    compact = _COMPACT.encode(value)
     text = _indented.get(compact)
     if text is None:
         text = _INDENTED.encode(value)
@@ -108,15 +126,15 @@ def _run_json_text(entry: dict, encoded: dict[str, tuple[Any, str]]) -> str:
             # (strings in JSON never hold a raw newline).
             text = _fixed_text(value).replace("\n", "\n  ")
             encoded[key] = (value, text)
-        elif type(value) in _SCALARS:  # the C encoder writes these exactly as indent=2 does
-            text = json.dumps(value)
+        elif type(value) in _SCALARS:  # written exactly as indent=2 does
+            text = _scalar_text(value)
         elif not value and type(value) in (list, dict):  # artifacts, resources: mostly empty
             text = "[]" if type(value) is list else "{}"
         else:
             text = _INDENTED.encode(to_json_safe(value)).replace("\n", "\n  ")
         key_text = _KEY_TEXT.get(key)
         if key_text is None:
-            key_text = _KEY_TEXT[key] = json.dumps(key) + ": "
+            key_text = _KEY_TEXT[key] = _encode_str(key) + ": "
         parts.append(key_text + text)
     return "{\n  " + ",\n  ".join(parts) + "\n}" if parts else "{}"
 

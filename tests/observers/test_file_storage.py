@@ -214,6 +214,9 @@ def test_join_writes_a_beat_left_waiting(tmp_path):
     {"host": {}, "meta": {"options": {"--id": None, "b": [1, 2.5, True]}}, "result": None},
     {"result": [1, {"z": float("nan"), "a": "é\n\u2028"}], "heartbeat": T0, "artifacts": []},
     {"zeta": (1, 2), "alpha": {"nested": {"deeper": [[], {}]}}},
+    {"int": -12345678901234567890, "t": True, "f": False, "none": None, "zero": 0,
+     "inf": float("inf"), "ninf": float("-inf"), "small": 0.1, "big": 1e300, "neg": -0.0,
+     "text": 'q"uo\\te\t\u0001é€😀', "empty": "", "list": [], "dict": {}},
 ])
 def test_run_json_text_equals_plain_encoding(entry):
     """The spliced run.json text is byte for byte json.dumps(sort_keys, indent=2), reused
