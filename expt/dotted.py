@@ -1,7 +1,8 @@
 """Nested dicts addressed by dotted paths (``optimizer.lr``)."""
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 _MISSING = object()
 
