@@ -72,7 +72,10 @@ class MongoStore(Store):
         self._runs = self.db[self.names.runs]
         self._metrics = self.db[self.names.metrics]
         self._chunks = self.db[self.names.metric_chunks]
-        self._summaries: dict[RunId, dict] = {}  # filled in bulk for the last runs() result
+        # for the runs of the last runs() result: the summaries their documents carried, and
+        # those computed in bulk for the runs without (_pending until then)
+        self._doc_summaries: dict[RunId, list] = {}
+        self._summaries: dict[RunId, dict] = {}
         self._pending: set[RunId] = set()
 
     def __repr__(self) -> str:
@@ -124,6 +127,8 @@ class MongoStore(Store):
         """``{name: {last, min, max, count}}``: the run's ``metric_summaries``, or for a run
         without them (Sacred's) computed in the database (one aggregation serves every such
         run of the last :meth:`runs` result, for tables and DataFrames)."""
+        if run_id in self._doc_summaries:
+            return _summary_map(self._doc_summaries.pop(run_id))
         if run_id in self._summaries:
             return self._summaries.pop(run_id)
         if run_id in self._pending:
@@ -235,6 +240,7 @@ class MongoStore(Store):
             fs.delete(file_id)
         self._runs.delete_one({"_id": run_id})
         self._summaries.pop(run_id, None)
+        self._doc_summaries.pop(run_id, None)
 
     def close(self) -> None:
         if self._own_client:
@@ -287,17 +293,18 @@ class MongoStore(Store):
         if limit is not None:
             cursor = cursor.limit(limit)
         out = []
+        self._doc_summaries, self._summaries, self._pending = {}, {}, set()
         for doc in cursor:
             record = RunRecord(self, doc["_id"], doc)
             # config, info and metric summaries came with the document: no query per run
             record.__dict__["config"] = doc.get("config") or {}
             record.__dict__["info"] = doc.get("info") or {}
             summaries = doc.get(SUMMARIES)
-            if summaries is not None:
-                record.__dict__["metric_summary"] = _summary_map(summaries)
+            if summaries is None:
+                self._pending.add(record.id)
+            else:
+                self._doc_summaries[record.id] = summaries
             out.append(record)
-        self._pending = {r.id for r in out if "metric_summary" not in r.__dict__}
-        self._summaries.clear()
         return out
 
     def legacy_metric_hits(self, name: str, agg: str, op: str, value: Any) -> set[RunId]:
@@ -351,7 +358,7 @@ def _and(first: dict, second: dict) -> dict:
 
 
 def _has_summaries(record: RunRecord) -> bool:
-    return "metric_summary" in record.__dict__  # set by _fetch from the document
+    return record.doc.get(SUMMARIES) is not None
 
 
 def _summary_map(summaries: list) -> dict[str, dict]:
