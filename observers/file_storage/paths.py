@@ -6,12 +6,13 @@ same folder at once, each number goes to exactly one of them. Every name that co
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import ntpath
 import os
 import threading
 import time
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from expt.errors import ObserverError, UserInputError
 from expt.sources import new_md5
@@ -145,14 +146,25 @@ _WRITE_FLAGS = (os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC",
                 | getattr(os, "O_BINARY", 0))
 
 
+@contextlib.contextmanager
+def _replacing(path: str) -> Iterator[str]:
+    """A unique temporary name to write; renamed to `path` at the end of the block (removed
+    if the block fails), so readers see the old file or the whole new one."""
+    tmp = tmp_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+
+
 def write_text_stamped(path: str, text: str) -> tuple[int, int]:
-    """Write `text` (UTF-8) to a unique temporary file and rename it to `path`, so readers
-    see the old file or the whole new one; returns the new file's (inode, mtime_ns).
+    """Write `text` (UTF-8) to `path` atomically; returns the new file's (inode, mtime_ns).
 
     Descriptor-level calls: no file object is built for a write done in one call.
     """
-    tmp = tmp_name(path)
-    try:
+    with _replacing(path) as tmp:
         fd = os.open(tmp, _WRITE_FLAGS, 0o666)
         try:
             data = memoryview(text.encode("utf-8"))
@@ -161,39 +173,24 @@ def write_text_stamped(path: str, text: str) -> tuple[int, int]:
             st = os.fstat(fd)  # a rename keeps inode and mtime
         finally:
             os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
     return st.st_ino, st.st_mtime_ns
 
 
 def write_bytes_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
-    """Write `data` (bytes or pieces of bytes) to a unique temporary file, rename it to `path`."""
-    tmp = tmp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            if isinstance(data, (bytes, bytearray)):
-                f.write(data)
-            else:
-                f.writelines(data)
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
+    """Write `data` (bytes or pieces of bytes) to `path` atomically."""
+    with _replacing(path) as tmp, open(tmp, "wb") as f:
+        if isinstance(data, (bytes, bytearray)):
+            f.write(data)
+        else:
+            f.writelines(data)
 
 
 def copy_atomic(src: str, dest: str) -> None:
     """Copy `src` to `dest` so that readers see the old file or the whole new one."""
-    tmp = tmp_name(dest)
-    try:
-        import shutil  # imported here: it loads the archive modules, a cost every run would pay
+    import shutil  # imported here: it loads the archive modules, a cost every run would pay
 
+    with _replacing(dest) as tmp:
         shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
 
 
 def remove_quietly(path: str) -> None:
