@@ -19,6 +19,8 @@ FILTERS = [
     ("metrics.valid.l2.last<3000", [3]),
     ("metrics.valid.l2.max>=5000 and config.crash=true", [4]),
     ("not metrics.valid.l2.last<3000", [1, 2, 4]),
+    ("metrics.valid.l2.last!=3400", [1, 3, 4]),
+    ("metrics.nope.last!=1", [1, 2, 3, 4]),  # a run without the metric: != holds
     ("comment~big", [3]),
     ("start_time>=2000-01-01 and not config.num_leaves=31", [2, 3]),
     ("start_time<2000-01-01", []),

@@ -375,6 +375,8 @@ class _LegacyHits:
         self.store, self._ids = store, {}
 
     def holds(self, run_id: RunId, c: Compare) -> bool:
+        if c.op == "!=":  # also true for a run without the metric, which no aggregation lists
+            return not self.holds(run_id, Compare(c.field, "=", c.value))
         key = (c.field, c.op, repr(c.value))
         if key not in self._ids:
             self._ids[key] = self.store.legacy_metric_hits(*c.metric, c.op, c.value)
