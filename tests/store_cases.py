@@ -105,3 +105,18 @@ def test_artifacts_list_open_download(store, tmp_path):
     assert Path(dest).read_bytes() == b"model of 40" and Path(dest).parent == tmp_path
     with pytest.raises(NotInRunError, match="Did you mean 'model.txt'"):
         arts.open("modle.txt")
+
+
+def test_to_frame(store):
+    """to_frame: one row per run with id, status, flattened config, last metric values, result."""
+    frame = store.runs().to_frame()
+    assert frame.shape[0] == 4
+    for column in ("id", "experiment", "status", "start_time", "stop_time", "duration",
+                   "config.num_leaves", "config.lr", "metrics.valid.l2", "metrics.train.loss",
+                   "result"):
+        assert column in frame.columns
+    assert frame.loc[3, "config.num_leaves"] == 63
+    assert frame.loc[3, "metrics.valid.l2"] == 5000.0 - 630 * 4
+    assert frame.loc[1, "metrics.train.loss"] == pytest.approx(0.2)
+    assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["FAILED"]
+    assert frame.loc[2, "result"] == pytest.approx(4.0)

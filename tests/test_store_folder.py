@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from store_fixtures import make_runs, write_experiment  # noqa: E402
 from store_cases import (  # noqa: E402,F401  the cases every store passes
     test_artifacts_list_open_download, test_failed_run_has_its_trace, test_filters,
-    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields,
+    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields, test_to_frame,
     test_unknown_metric_suggests_the_nearest, test_unknown_run_id_suggests_existing_ids)
 
 
@@ -72,19 +72,6 @@ def test_misspelt_config_field_is_an_error(store):
     with pytest.raises(FilterError) as info:
         store.runs("config.num_leafs>=40")
     assert info.value.suggestions[0] == "config.num_leaves"
-
-
-def test_to_frame(store):
-    """to_frame: one row per run with id, status, flattened config, last metric values, result."""
-    frame = store.runs().to_frame()
-    assert frame.shape[0] == 4
-    for column in ("id", "experiment", "status", "start_time", "stop_time", "duration",
-                   "config.num_leaves", "config.lr", "metrics.valid.l2", "metrics.train.loss",
-                   "result"):
-        assert column in frame.columns
-    assert frame.loc[3, "config.num_leaves"] == 63
-    assert frame.loc[3, "metrics.valid.l2"] == 5000.0 - 630 * 4
-    assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["FAILED"]
 
 
 def test_to_frame_without_pandas_names_the_extra(store_dir):

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from store_fixtures import write_experiment  # noqa: E402
 from store_cases import (  # noqa: E402,F401  the cases every store passes
     FILTERS, test_artifacts_list_open_download, test_failed_run_has_its_trace, test_filters,
-    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields,
+    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields, test_to_frame,
     test_unknown_metric_suggests_the_nearest, test_unknown_run_id_suggests_existing_ids)
 
 EXPT = str(Path(sys.executable).parent / "expt")
@@ -166,21 +166,15 @@ def test_misspelt_fields_are_errors(store):
 
 
 @pytest.mark.parametrize("in_limit", [200, 0])
-def test_to_frame(store, in_limit, monkeypatch):
-    """to_frame: one row per run with id, status, flattened config, last metric values, result
-    (metric summaries of all listed runs in one aggregation, by id list or by id range)."""
+def test_to_frame_of_sacred_runs(store_url, sacred_store_url, in_limit, monkeypatch):
+    """For runs without summaries, to_frame's metric columns are computed from the series
+    (in bulk, by id list or by id range) and equal those read from the summaries."""
     monkeypatch.setattr(store_module, "IN_LIMIT", in_limit)
-    frame = store.runs().to_frame()
-    assert frame.shape[0] == 4
-    for column in ("id", "experiment", "status", "start_time", "stop_time", "duration",
-                   "config.num_leaves", "config.lr", "metrics.valid.l2", "metrics.train.loss",
-                   "result"):
-        assert column in frame.columns
-    assert frame.loc[3, "config.num_leaves"] == 63
-    assert frame.loc[3, "metrics.valid.l2"] == 5000.0 - 630 * 4
-    assert frame.loc[1, "metrics.train.loss"] == pytest.approx(0.2)
-    assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["FAILED"]
-    assert frame.loc[2, "result"] == pytest.approx(4.0)
+    with open_store(store_url) as store, open_store(sacred_store_url) as sacred:
+        expected, frame = store.runs().to_frame(), sacred.runs().to_frame()
+    metrics = ["metrics.valid.l2", "metrics.train.loss"]
+    assert frame.shape == expected.shape and len(frame) == 4
+    assert frame[metrics].equals(expected[metrics])
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "../1/run.json"])
