@@ -1,16 +1,23 @@
 """Test cases every store backend must pass, on the runs tests/store_fixtures.py writes.
 
-Each backend's test module defines a `store` fixture and imports these functions, so pytest
-runs them once per backend: the folder store and the MongoDB store answer the same questions
-the same way.
+Each backend's test module defines a `store` fixture (the runs of store_fixtures.make_runs)
+and a `fresh_location` fixture (an empty store's location and the observer flag that writes
+there), and imports these functions, so pytest runs them once per backend: the folder store
+and the MongoDB store answer the same questions the same way.
 """
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from expt.store import NotInRunError, RunNotFoundError
+from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
+                        RunNotFoundError, StoreNotFoundError, open_store)
+from store_fixtures import write_experiment
 
 FILTERS = [
     ("status=COMPLETED", [1, 2, 3]),
@@ -120,3 +127,42 @@ def test_to_frame(store):
     assert frame.loc[1, "metrics.train.loss"] == pytest.approx(0.2)
     assert frame["status"].tolist() == ["COMPLETED"] * 3 + ["FAILED"]
     assert frame.loc[2, "result"] == pytest.approx(4.0)
+
+
+def test_killed_run_becomes_probably_dead(fresh_location, tmp_path):
+    """A run whose process was killed with SIGKILL turns from RUNNING into PROBABLY_DEAD."""
+    location, flag = fresh_location
+    script = write_experiment(tmp_path)
+    proc = subprocess.Popen([sys.executable, str(script), flag, location, "-b", "0.2", "with",
+                             "n=1000", "sleep=0.05"], cwd=tmp_path,
+                            env={**os.environ, "EXPT_JOURNAL_DIR": str(tmp_path / "journal")},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        run = _first_run_once(location, lambda r: r.heartbeat is not None, seconds=30)
+        assert run is not None and run.heartbeat is not None, "the run never beat"
+        assert run.beat_interval == 0.2 and run.status == "RUNNING"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    limit = DEAD_AFTER_BEATS * 0.2 + DEAD_SLACK_SECONDS
+    run = _first_run_once(location, lambda r: r.status == PROBABLY_DEAD, seconds=limit + 5)
+    assert run.status == PROBABLY_DEAD and run.stored_status == "RUNNING"
+    with open_store(location) as store:
+        assert [r.id for r in store.runs("status=PROBABLY_DEAD")] == [1]
+        assert store.runs("status=RUNNING") == []
+
+
+def _first_run_once(location: str, accept, seconds: float):
+    """Run 1 at `location` once ``accept(run)`` holds, polling for `seconds` (the last run
+    read, or None, when it never does)."""
+    deadline, run = time.monotonic() + seconds, None
+    while time.monotonic() < deadline:
+        try:
+            with open_store(location) as store:
+                run = store.get(1)
+            if accept(run):
+                break
+        except (StoreNotFoundError, RunNotFoundError):  # not written yet
+            pass
+        time.sleep(0.05)
+    return run

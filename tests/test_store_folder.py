@@ -1,10 +1,8 @@
 """The folder store read API on runs written by real experiment processes (-F)."""
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -12,16 +10,17 @@ import pytest
 
 import expt
 from expt.filters import FilterError
-from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
-                        RunNotFoundError, StoreNotFoundError, open_store, summarize)
+from expt.store import (NotInRunError, RunNotFoundError, StoreNotFoundError, open_store,
+                        summarize)
 from observers.file_storage import UnsafePathError
 from observers.file_storage.store import FolderStore
 
 sys.path.insert(0, os.path.dirname(__file__))
-from store_fixtures import make_runs, write_experiment  # noqa: E402
+from store_fixtures import make_runs  # noqa: E402
 from store_cases import (  # noqa: E402,F401  the cases every store passes
     test_artifacts_list_open_download, test_failed_run_has_its_trace, test_filters,
-    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields, test_to_frame,
+    test_killed_run_becomes_probably_dead, test_metrics_as_numpy_arrays,
+    test_order_by_and_limit, test_record_fields, test_to_frame,
     test_unknown_metric_suggests_the_nearest, test_unknown_run_id_suggests_existing_ids)
 
 
@@ -167,35 +166,10 @@ def test_beat_interval_is_read_from_the_run(store):
     assert store.get(1).beat_interval == 10.0
 
 
-def test_killed_run_becomes_probably_dead(tmp_path):
-    """A run whose process was killed with SIGKILL turns from RUNNING into PROBABLY_DEAD."""
-    script = write_experiment(tmp_path)
-    runs = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, str(script), "-F", str(runs), "-b", "0.2", "with",
-                             "n=1000", "sleep=0.05"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        run = None
-        while time.monotonic() < deadline:
-            if (runs / "1" / "run.json").exists():
-                run = open_store(str(runs)).get(1)
-                if run.heartbeat is not None:
-                    break
-            time.sleep(0.05)
-        assert run is not None and run.heartbeat is not None, "the run never beat"
-        assert run.beat_interval == 0.2 and run.status == "RUNNING"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    limit = DEAD_AFTER_BEATS * 0.2 + DEAD_SLACK_SECONDS
-    deadline = time.monotonic() + limit + 5
-    while open_store(str(runs)).get(1).status != PROBABLY_DEAD and time.monotonic() < deadline:
-        time.sleep(0.1)
-    run = open_store(str(runs)).get(1)
-    assert run.status == PROBABLY_DEAD and run.stored_status == "RUNNING"
-    assert [r.id for r in open_store(str(runs)).runs("status=PROBABLY_DEAD")] == [1]
-    assert open_store(str(runs)).runs("status=RUNNING") == []
+@pytest.fixture
+def fresh_location(tmp_path) -> tuple[str, str]:
+    """An empty folder store and the flag that records runs there."""
+    return str(tmp_path / "runs"), "-F"
 
 
 def test_import_expt_stays_lean():

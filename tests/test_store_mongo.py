@@ -1,10 +1,8 @@
 """The MongoDB store read API and `expt` command on runs written by real experiment processes
 (-m) to the real SecantusDB server: the cases of test_store_folder.py, for MongoDB."""
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -13,8 +11,7 @@ import pytest
 
 import expt
 from expt.filters import FilterError, parse_filter, to_mongo
-from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD,
-                        RunNotFoundError, Store, StoreNotFoundError, open_store)
+from expt.store import RunNotFoundError, Store, StoreNotFoundError, open_store
 from observers.file_storage import UnsafePathError
 from observers.mongo import store as store_module
 from observers.mongo.store import MongoStore
@@ -24,7 +21,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from store_fixtures import write_experiment  # noqa: E402
 from store_cases import (  # noqa: E402,F401  the cases every store passes
     FILTERS, test_artifacts_list_open_download, test_failed_run_has_its_trace, test_filters,
-    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields, test_to_frame,
+    test_killed_run_becomes_probably_dead, test_metrics_as_numpy_arrays,
+    test_order_by_and_limit, test_record_fields, test_to_frame,
     test_unknown_metric_suggests_the_nearest, test_unknown_run_id_suggests_existing_ids)
 
 EXPT = str(Path(sys.executable).parent / "expt")
@@ -251,40 +249,10 @@ def test_two_million_point_series_round_trip(tmp_path, mongo_server):
         assert [r.id for r in store.runs("metrics.loss.last>999999")] == [1]
 
 
-def test_killed_run_becomes_probably_dead(tmp_path, mongo_server):
-    """A run whose process was killed with SIGKILL turns from RUNNING into PROBABLY_DEAD."""
-    script = write_experiment(tmp_path)
-    url = f"{mongo_server.url}/t_{uuid.uuid4().hex[:12]}"
-    proc = subprocess.Popen([sys.executable, str(script), "-m", url, "-b", "0.2", "with",
-                             "n=1000", "sleep=0.05"], cwd=tmp_path,
-                            env={**os.environ, "EXPT_JOURNAL_DIR": str(tmp_path / "j")},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        run = None
-        while time.monotonic() < deadline:
-            try:
-                with open_store(url) as s:
-                    run = s.get(1)
-                if run.heartbeat is not None:
-                    break
-            except (StoreNotFoundError, RunNotFoundError):
-                pass
-            time.sleep(0.05)
-        assert run is not None and run.heartbeat is not None, "the run never beat"
-        assert run.beat_interval == 0.2 and run.status == "RUNNING"
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    with open_store(url) as store:
-        limit = DEAD_AFTER_BEATS * 0.2 + DEAD_SLACK_SECONDS
-        deadline = time.monotonic() + limit + 5
-        while store.get(1).status != PROBABLY_DEAD and time.monotonic() < deadline:
-            time.sleep(0.1)
-        run = store.get(1)
-        assert run.status == PROBABLY_DEAD and run.stored_status == "RUNNING"
-        assert [r.id for r in store.runs("status=PROBABLY_DEAD")] == [1]
-        assert store.runs("status=RUNNING") == []
+@pytest.fixture
+def fresh_location(mongo_server) -> tuple[str, str]:
+    """An empty MongoDB database and the flag that records runs there."""
+    return f"{mongo_server.url}/t_{uuid.uuid4().hex[:12]}", "-m"
 
 
 # ----------------------------------------------------------------------- the expt command
