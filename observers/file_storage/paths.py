@@ -12,7 +12,7 @@ import ntpath
 import os
 import threading
 import time
-from typing import Iterable, Iterator
+from typing import Iterator
 
 from expt.errors import ObserverError, UserInputError
 from expt.sources import new_md5
@@ -174,15 +174,6 @@ def write_text_stamped(path: str, text: str) -> tuple[int, int]:
         finally:
             os.close(fd)
     return st.st_ino, st.st_mtime_ns
-
-
-def write_bytes_atomic(path: str, data: bytes | Iterable[bytes]) -> None:
-    """Write `data` (bytes or pieces of bytes) to `path` atomically."""
-    with _replacing(path) as tmp, open(tmp, "wb") as f:
-        if isinstance(data, (bytes, bytearray)):
-            f.write(data)
-        else:
-            f.writelines(data)
 
 
 def copy_atomic(src: str, dest: str) -> None:
