@@ -26,7 +26,7 @@ Modes (``capture_output(mode)``):
     lost.  A child still running after the run keeps its output going to the terminal (the
     interpreter's exit waits up to ``LINGER_AT_EXIT`` seconds for it); after ``drain_timeout``
     seconds it is no longer recorded.  Python-level text written after a pause of more than
-    1 ms first takes in what the pipes hold, so the output of ``subprocess.run(...)`` is
+    0.2 ms first takes in what the pipes hold, so the output of ``subprocess.run(...)`` is
     recorded before the next ``print``; within a tight loop, descriptor-level text is placed
     by its arrival time.  Programs below Python see a pipe, not a terminal (``isatty(1)`` is
     false for them); Python code still sees the terminal's answer.
