@@ -20,17 +20,24 @@ MAX_ATTEMPTS = 100
 
 
 def next_id(counters, key: str) -> int:
-    """Atomically take the next number of counter `key`."""
+    """Atomically take the next number of counter `key` (created at 0 on first use).
+
+    The increment never upserts: a counter missing is created by a plain insert (a duplicate
+    means another process created it first), so concurrent first runs cannot race inside one
+    upsert (SecantusDB answered such a race with no document at all).
+    """
     from pymongo import ReturnDocument
     from pymongo.errors import DuplicateKeyError
 
     for _ in range(MAX_ATTEMPTS):
-        try:
-            doc = counters.find_one_and_update({"_id": key}, {"$inc": {"seq": 1}}, upsert=True,
-                                               return_document=ReturnDocument.AFTER)
+        doc = counters.find_one_and_update({"_id": key}, {"$inc": {"seq": 1}},
+                                           return_document=ReturnDocument.AFTER)
+        if doc is not None:
             return int(doc["seq"])
-        except DuplicateKeyError:  # two first-ever upserts raced; the counter exists now
-            continue
+        try:
+            counters.insert_one({"_id": key, "seq": 0})
+        except DuplicateKeyError:
+            pass
     raise RuntimeError(f"could not increment run-id counter {key!r}")
 
 
