@@ -17,7 +17,7 @@ import functools
 import os
 import shutil
 from datetime import datetime, timedelta, timezone
-from typing import IO, Any, Iterator, Mapping, Sequence
+from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
 from . import dotted
 from .errors import UserInputError, did_you_mean, suggest
@@ -28,6 +28,11 @@ PROBABLY_DEAD = "PROBABLY_DEAD"
 DEAD_AFTER_BEATS = 3
 DEAD_SLACK_SECONDS = 2.0
 DEFAULT_BEAT_INTERVAL = 10.0
+# What a table of runs reads (status with PROBABLY_DEAD, times, result, config, tags, comment,
+# experiment name): a backend may list runs with only these fields and read the rest of their
+# documents when first needed (RunRecord's `complete`).
+LISTED_FIELDS = ("status", "command", "start_time", "stop_time", "heartbeat", "result",
+                 "config", "meta", "omniboard", "experiment.name")
 
 
 class RunNotFoundError(UserInputError, KeyError):
@@ -188,15 +193,40 @@ class Artifacts:
 
 class RunRecord:
     """One stored run. Fields are read from the run document; config, info, metrics, output,
-    artifacts and sources are loaded from the store on first use."""
+    artifacts and sources are loaded from the store on first use.
 
-    def __init__(self, store: "Store", run_id: RunId, doc: dict):
+    A listed run may hold only :data:`LISTED_FIELDS` of its document: `complete` is then
+    called with the record on the first use of another field and gives it the whole document
+    (:meth:`fill`), typically for several listed runs at once."""
+
+    def __init__(self, store: "Store", run_id: RunId, doc: dict,
+                 complete: Callable[["RunRecord"], None] | None = None):
         self.store = store
         self.id = run_id
-        self.doc = doc
+        self._doc = doc
+        self._complete = complete
 
     def __repr__(self) -> str:
-        return f"<RunRecord {self.ref} {self.experiment.get('name')!r} {self.status}>"
+        return f"<RunRecord {self.ref} {self.experiment_name!r} {self.status}>"
+
+    @property
+    def doc(self) -> dict:
+        """The whole run document."""
+        if self._complete is not None:
+            self._complete(self)
+        return self._doc
+
+    @property
+    def partial(self) -> bool:
+        """True while the record holds only the :data:`LISTED_FIELDS` of its document."""
+        return self._complete is not None
+
+    def fill(self, doc: dict | None) -> None:
+        """Give a listed record its whole document (None: keep the listed fields, for a run
+        deleted since it was listed)."""
+        if doc is not None:
+            self._doc = doc
+        self._complete = None
 
     @property
     def ref(self) -> str:
@@ -206,16 +236,18 @@ class RunRecord:
     # ------------------------------------------------------------------ document fields
     experiment = property(lambda self: self.doc.get("experiment") or {})
     host = property(lambda self: self.doc.get("host") or {})
-    meta = property(lambda self: self.doc.get("meta") or {})
-    command = property(lambda self: self.doc.get("command"))
-    result = property(lambda self: self.doc.get("result"))
     fail_trace = property(lambda self: self.doc.get("fail_trace"))
-    stored_status = property(lambda self: self.doc.get("status"))
-    start_time = property(lambda self: as_datetime(self.doc.get("start_time")))
-    stop_time = property(lambda self: as_datetime(self.doc.get("stop_time")))
-    heartbeat = property(lambda self: as_datetime(self.doc.get("heartbeat")))
-    tags = property(lambda self: list((self.doc.get("omniboard") or {}).get("tags") or []))
-    note = property(lambda self: (self.doc.get("omniboard") or {}).get("notes"))
+    # listed fields: read without completing a listed record's document
+    experiment_name = property(lambda self: (self._doc.get("experiment") or {}).get("name"))
+    meta = property(lambda self: self._doc.get("meta") or {})
+    command = property(lambda self: self._doc.get("command"))
+    result = property(lambda self: self._doc.get("result"))
+    stored_status = property(lambda self: self._doc.get("status"))
+    start_time = property(lambda self: as_datetime(self._doc.get("start_time")))
+    stop_time = property(lambda self: as_datetime(self._doc.get("stop_time")))
+    heartbeat = property(lambda self: as_datetime(self._doc.get("heartbeat")))
+    tags = property(lambda self: list((self._doc.get("omniboard") or {}).get("tags") or []))
+    note = property(lambda self: (self._doc.get("omniboard") or {}).get("notes"))
 
     @property
     def beat_interval(self) -> float:
@@ -255,6 +287,8 @@ class RunRecord:
 
     @functools.cached_property
     def info(self) -> dict:
+        if self.store.info_in_document:
+            return self.doc.get("info") or {}
         return self.store.load_info(self.id)
 
     @property
@@ -306,7 +340,7 @@ class RunRecord:
 
     def _set_omniboard(self, key: str, value: Any) -> None:
         self.store.set_omniboard(self.id, key, value)
-        self.doc.setdefault("omniboard", {})[key] = value
+        self._doc.setdefault("omniboard", {})[key] = value
 
     def delete(self) -> None:
         """Remove the run with its metrics, output and artifacts (shared sources stay)."""
@@ -324,13 +358,16 @@ class RunRecord:
             summary = self.metric_summary.get(name)
             return MISSING if summary is None else summary.get(agg, MISSING)
         tree = {"config": lambda: self.config, "info": lambda: self.info}.get(head)
-        tree = tree() if tree else self.doc.get(head) or {}
+        if tree:
+            tree = tree()
+        else:  # a listed field does not complete a listed record
+            tree = (self._doc if head in _LISTED_HEADS else self.doc).get(head) or {}
         return dotted.get(tree, rest, MISSING)
 
     def row(self) -> dict:
         """A flat dict for tables and DataFrames: id, experiment, status, times, duration,
         ``config.*``, ``metrics.<name>`` (last value), result."""
-        row = {"id": self.id, "experiment": self.experiment.get("name"), "status": self.status,
+        row = {"id": self.id, "experiment": self.experiment_name, "status": self.status,
                "start_time": self.start_time, "stop_time": self.stop_time,
                "duration": self.duration}
         row.update((f"config.{k}", v) for k, v in dotted.leaves(self.config))
@@ -341,13 +378,16 @@ class RunRecord:
 
 _SIMPLE_FIELDS = {
     "id": lambda r: r.id, "status": lambda r: r.status,
-    "experiment": lambda r: r.experiment.get("name", MISSING), "command": lambda r: r.command,
+    "experiment": lambda r: MISSING if r.experiment_name is None else r.experiment_name,
+    "command": lambda r: r.command,
     "comment": lambda r: r.meta.get("comment", MISSING),
-    "result": lambda r: r.doc.get("result", MISSING), "tags": lambda r: r.tags,
+    "result": lambda r: r._doc.get("result", MISSING), "tags": lambda r: r.tags,
     "note": lambda r: r.note if r.note is not None else MISSING,
     "duration": lambda r: r.duration, "start_time": lambda r: r.start_time,
     "stop_time": lambda r: r.stop_time, "heartbeat": lambda r: r.heartbeat,
 }
+
+_LISTED_HEADS = {f for f in LISTED_FIELDS if "." not in f}
 
 
 class RunList(list):

@@ -18,16 +18,17 @@ from .errors import UserInputError, suggest
 from .filters import MISSING, FilterError, Node, evaluate, fields_of, parse_filter
 from .observer_options import entry_points
 from .run_record import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, DEFAULT_BEAT_INTERVAL,
-                         PROBABLY_DEAD, Artifacts, Metrics, NotInRunError, RunList,
-                         RunNotFoundError, RunRecord, Series, as_datetime, summarize, utcnow)
+                         LISTED_FIELDS, PROBABLY_DEAD, Artifacts, Metrics, NotInRunError,
+                         RunList, RunNotFoundError, RunRecord, Series, as_datetime, summarize,
+                         utcnow)
 from .runref import FOLDER, Location, RunId, RunRef, parse_location, parse_runref
 
 ENTRY_POINT_GROUP = "expt.stores"
 __all__ = ["Store", "RunRecord", "RunList", "Series", "Metrics", "Artifacts", "open_store",
-           "get_run", "records_by_ref", "sort_records", "backends", "RunNotFoundError",
+           "get_run", "records_by_ref", "sort_records", "sort_key", "backends", "RunNotFoundError",
            "NotInRunError", "StoreNotFoundError", "PROBABLY_DEAD", "DEAD_AFTER_BEATS",
-           "DEAD_SLACK_SECONDS", "DEFAULT_BEAT_INTERVAL", "ENTRY_POINT_GROUP", "as_datetime",
-           "summarize", "utcnow"]
+           "DEAD_SLACK_SECONDS", "DEFAULT_BEAT_INTERVAL", "ENTRY_POINT_GROUP", "LISTED_FIELDS",
+           "as_datetime", "summarize", "utcnow"]
 
 
 class StoreNotFoundError(UserInputError, FileNotFoundError):
@@ -39,6 +40,9 @@ class Store:
     overridden to evaluate filters in the database (see :func:`expt.filters.to_mongo`)."""
 
     location: Location
+    # backend: True when the run document holds info (MongoDB): a record then reads it from
+    # the document, so listed runs get it with the rest of their documents
+    info_in_document = False
 
     # -------------------------------------------------------------------- backend methods
     def run_ids(self) -> list[RunId]:
@@ -161,12 +165,13 @@ def sort_records(records: list, order_by: str | Sequence[str] | None, limit: int
         field = key.lstrip("-+")
         present = [r for r in records if r.lookup(field) not in (MISSING, None)]
         absent = [r for r in records if r.lookup(field) in (MISSING, None)]
-        present.sort(key=lambda r: _sort_key(r.lookup(field)), reverse=desc)
+        present.sort(key=lambda r: sort_key(r.lookup(field)), reverse=desc)
         records = present + absent
     return RunList(records[:limit] if limit is not None else records)
 
 
-def _sort_key(value: Any) -> tuple:
+def sort_key(value: Any) -> tuple:
+    """Orders values as MongoDB does for the usual run fields: numbers, booleans, then text."""
     if isinstance(value, bool):
         return (1, int(value))
     if isinstance(value, (int, float)):

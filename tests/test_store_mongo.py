@@ -7,10 +7,12 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pymongo
 import pytest
+from pymongo import monitoring
 
 import expt
-from expt.filters import FilterError, parse_filter, to_mongo
+from expt.filters import FilterError, parse_filter
 from expt.store import RunNotFoundError, Store, StoreNotFoundError, open_store
 from observers.file_storage import UnsafePathError
 from observers.mongo import store as store_module
@@ -21,8 +23,8 @@ sys.path.insert(0, os.path.dirname(__file__))
 from store_fixtures import write_experiment  # noqa: E402
 from store_cases import (  # noqa: E402,F401  the cases every store passes
     FILTERS, test_artifacts_list_open_download, test_failed_run_has_its_trace, test_filters,
-    test_killed_run_becomes_probably_dead, test_metrics_as_numpy_arrays,
-    test_order_by_and_limit, test_record_fields, test_to_frame,
+    test_killed_run_becomes_probably_dead, test_listed_runs_read_what_one_run_reads,
+    test_metrics_as_numpy_arrays, test_order_by_and_limit, test_record_fields, test_to_frame,
     test_unknown_metric_suggests_the_nearest, test_unknown_run_id_suggests_existing_ids)
 
 EXPT = str(Path(sys.executable).parent / "expt")
@@ -106,27 +108,42 @@ def test_unreachable_server_is_a_clear_error():
 
 
 
-@pytest.fixture(scope="module")
-def sacred_store_url(store_url, mongo_client) -> str:
-    """A copy of the store's database without ``metric_summaries``, as Sacred writes runs."""
+def copy_without_summaries(store_url: str, mongo_client, suffix: str, run_ids=None) -> str:
+    """The URL of a copy of the store's database whose runs `run_ids` (all by default) have
+    no ``metric_summaries``, as Sacred writes runs."""
     source = mongo_client[store_url.rsplit("/", 1)[1]]
-    name = f"{source.name}_sacred"
+    name = f"{source.name}_{suffix}"
     for coll in ("runs", "metrics", "metrics_chunks"):
         docs = list(source[coll].find())
         for doc in docs:
-            doc.pop("metric_summaries", None)
+            if coll == "runs" and (run_ids is None or doc["_id"] in run_ids):
+                doc.pop("metric_summaries", None)
         if docs:
             mongo_client[name][coll].insert_many(docs)
     return f"{store_url.rsplit('/', 1)[0]}/{name}"
 
 
+@pytest.fixture(scope="module")
+def sacred_store_url(store_url, mongo_client) -> str:
+    return copy_without_summaries(store_url, mongo_client, "sacred")
+
+
+@pytest.fixture(scope="module")
+def mixed_store_url(store_url, mongo_client) -> str:
+    """Runs 2 and 4 as Sacred writes them, 1 and 3 as expt does."""
+    return copy_without_summaries(store_url, mongo_client, "mixed", run_ids={2, 4})
+
+
 @pytest.mark.parametrize("text, ids", FILTERS)
-@pytest.mark.parametrize("writer", ["expt", "sacred"])
-def test_filters_agree_in_database_and_python(store_url, sacred_store_url, writer, text, ids):
+@pytest.mark.parametrize("writer", ["expt", "sacred", "mixed"])
+def test_filters_agree_in_database_and_python(store_url, sacred_store_url, mixed_store_url,
+                                              writer, text, ids):
     """Filters on status, config, metrics, comment, times and result select the right runs,
     the same runs as the Python evaluator over every run of the store, for runs with metric
-    summaries (expt's) and without (Sacred's, checked by an aggregation on the series)."""
-    with open_store(store_url if writer == "expt" else sacred_store_url) as store:
+    summaries (expt's), without (Sacred's, checked by an aggregation on the series), and a
+    database holding both."""
+    url = {"expt": store_url, "sacred": sacred_store_url, "mixed": mixed_store_url}[writer]
+    with open_store(url) as store:
         assert [r.id for r in store.runs(text)] == ids
         assert [r.id for r in Store.runs(store, text)] == ids
 
@@ -136,7 +153,7 @@ def test_metric_filters_are_answered_by_the_runs_query(store, text, ids, monkeyp
     """For runs with metric summaries, the runs query alone selects exactly the matches of a
     config or metric filter, and no series is aggregated."""
     monkeypatch.setattr(MongoStore, "legacy_metric_hits", None)  # a call would fail
-    query, exact = to_mongo(parse_filter(text), metric=store_module._summary_condition)
+    query, exact = store_module._metric_query(parse_filter(text))
     # a derived field, and != (true for runs without the metric), are checked in Python
     assert exact == ("duration" not in text and "!=" not in text)
     if exact:
@@ -151,6 +168,57 @@ def test_observer_keeps_metric_summaries(store):
         summaries = store._runs.find_one({"_id": run.id})["metric_summaries"]
         assert [s["name"] for s in summaries] == ["valid.l2", "train.loss"]
         assert store_module._summary_map(summaries) == store._summarize({run.id})[run.id]
+
+
+class RunsFinds(monitoring.CommandListener):
+    """The find commands sent to the runs collection."""
+
+    def __init__(self):
+        self.commands = []
+
+    def started(self, event):
+        if event.command_name == "find" and event.command["find"] == "runs":
+            self.commands.append(event.command)
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def test_listed_runs_read_the_rest_of_their_documents_in_batches(store_url, monkeypatch):
+    """runs() fetches only the listed fields; the first other field used reads the whole
+    documents of that run and the next listed ones, IN_LIMIT runs per query, without the
+    output (read when asked)."""
+    monkeypatch.setattr(store_module, "IN_LIMIT", 2)
+    finds = RunsFinds()
+    client = pymongo.MongoClient(store_url, event_listeners=[finds])
+    store = MongoStore(store_url, client=client)
+    try:
+        runs = store.runs()
+        [listing] = finds.commands
+        assert set(listing["projection"]) == set(store_module.LISTING)
+        assert "host" not in listing["projection"] and "info" not in listing["projection"]
+        assert [r.partial for r in runs] == [True] * 4
+        assert runs[0].host["hostname"] == os.uname().nodename
+        assert len(finds.commands) == 2 and [r.partial for r in runs] == [False, False, True, True]
+        assert finds.commands[1]["projection"] == {"captured_out": 0}
+        assert runs[1].experiment["name"] == "train" and len(finds.commands) == 2
+        assert "ValueError: boom" in "".join(runs[3].fail_trace)
+        assert len(finds.commands) == 3 and runs[2].partial  # run 4 and no further
+        stored = {d["_id"]: d for d in client[store.db.name].runs.find({}, {"captured_out": 0})}
+        assert [r.doc for r in runs] == [stored[i] for i in (1, 2, 3, 4)]
+    finally:
+        store.close()
+
+
+def test_a_run_deleted_after_listing_keeps_its_listed_fields(own_store, mongo_client):
+    """A listed run deleted meanwhile still answers its listed fields; the others are empty."""
+    runs = own_store.runs()
+    mongo_client[own_store.db.name].runs.delete_one({"_id": 2})
+    assert runs[1].host == {} and runs[1].status == "COMPLETED" and not runs[1].partial
+    assert runs[0].host["hostname"] == os.uname().nodename
 
 
 def test_misspelt_fields_are_errors(store):
