@@ -34,6 +34,29 @@ from observers.file_storage import FileStorageObserver  # noqa: E402
 FILTER = "config.num_leaves>=40 and metrics.valid.l2.last<3000"
 NARROW_FILTER = "config.num_leaves=50 and metrics.valid.l2.last<3000"  # 1 run in 100
 T0 = datetime(2026, 11, 1)
+# What a run started as `python train.py -m URL with num_leaves=N` records about itself, so
+# that reading a listed run costs what it costs for real runs.
+HOST = {"hostname": "vm", "cpu": "Intel(R) Xeon(R) Processor", "python_version": "3.11.7",
+        "os": ["Linux", "Linux-6.18.44-x86_64-with-glibc2.36"], "ENV": {}}
+DEPENDENCIES = ["docopt-ng==0.9.0", "expt==0.1.0", "lightgbm==4.6.0", "numpy==2.3.5",
+                "pymongo==4.20.1", "scikit-learn==1.7.2"]
+REPOSITORY = {"url": "git@example.org:team/models.git", "dirty": False,
+              "commit": "441e665c0ffee0ddba11ad5eedfacade01234567"}
+OPTIONS = dict.fromkeys(["--beat-interval", "--capture", "--comment", "--file_storage", "--id",
+                         "--loglevel", "--mongo_db", "--name", "--priority", "--seed"])
+OPTIONS.update(dict.fromkeys(["--debug", "--enforce_clean", "--force", "--help", "--pdb",
+                              "--print-config", "--queue", "--unobserved"], False))
+
+
+def ex_info(name: str, base_dir: str) -> dict:
+    return {"name": name, "base_dir": base_dir, "sources": [["train.py", "0"]],
+            "dependencies": DEPENDENCIES, "repositories": [REPOSITORY], "mainfile": "train.py"}
+
+
+def meta_info(i: int, leaves: int) -> dict:
+    return {"command": "main", "options": {**OPTIONS, "UPDATE": [f"num_leaves={leaves}"]},
+            "named_configs": [], "config_updates": {"num_leaves": leaves},
+            "beat_interval": 10.0, "expt_uuid": f"{i:032x}"}
 
 
 
@@ -51,14 +74,12 @@ def write_runs(root: str, n_runs: int) -> None:
     src = os.path.join(root, "train.py")
     with open(src, "w") as f:
         f.write("x = 1\n")
-    ex_info = {"name": "train", "base_dir": root, "sources": [["train.py", "0"]],
-               "dependencies": [], "repositories": [], "mainfile": "train.py"}
     obs = FileStorageObserver(os.path.join(root, "runs"))
     for i in range(n_runs):
         leaves = 10 + i % 100
-        obs.started_event(ex_info=ex_info, command="main", host_info={"hostname": "h"},
+        obs.started_event(ex_info=ex_info("train", root), command="main", host_info=HOST,
                           start_time=T0, config={"num_leaves": leaves, "lr": 0.1, "seed": i},
-                          meta_info={"command": "main"}, _id=None)
+                          meta_info=meta_info(i, leaves), _id=None)
         steps = list(range(100))
         obs.log_metrics(metrics_by_name={
             "valid.l2": {"steps": steps, "values": [5000.0 - leaves * s for s in steps],
@@ -170,15 +191,13 @@ def write_mongo_runs(db, n_runs: int) -> None:
 
     names = Names()
     create_indexes(db, names)
-    ex_info = {"name": "train", "base_dir": "/tmp", "sources": [["train.py", "0"]],
-               "dependencies": [], "repositories": [], "mainfile": "train.py"}
     runs, metrics = [], []
     for i in range(n_runs):
         leaves = 10 + i % 100
-        doc = run_document(status="COMPLETED", ex_info=ex_info, command="main",
-                           host_info={"hostname": "h"},
+        doc = run_document(status="COMPLETED", ex_info=ex_info("train", "/tmp"),
+                           command="main", host_info=HOST,
                            config={"num_leaves": leaves, "lr": 0.1, "seed": i},
-                           meta_info={"command": "main"}, start_time=T0)
+                           meta_info=meta_info(i, leaves), start_time=T0)
         doc.update(_id=i + 1, heartbeat=T0, stop_time=T0 + timedelta(seconds=5), result=leaves,
                    captured_out="done\n")
         series = MetricSeries(names, i + 1, first_points=20_000, chunk_points=100_000)
@@ -188,7 +207,9 @@ def write_mongo_runs(db, n_runs: int) -> None:
         ops += series.add("train.loss", steps[:20], [1.0 / (s + 1) for s in steps[:20]],
                           [T0] * 20)
         metrics += [op[2] for op in ops]  # ["insert", "metrics", document]
-        doc["metric_summaries"] = series.summaries()  # as the observer's log_metrics sets it
+        # as the observer's log_metrics sets them
+        doc["metric_summaries"] = series.summaries()
+        doc["info"]["metrics"] = [dict(r) for r in series.refs]
         runs.append(doc)
     for start in range(0, n_runs, 1000):
         db[names.runs].insert_many(runs[start:start + 1000])

@@ -138,7 +138,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"Run {run.ref}  {ex.get('name', '')}  {run.status}")
     fields = [("command", run.command), ("started", fmt(run.start_time)),
               ("stopped", fmt(run.stop_time)), ("duration", fmt_duration(run.duration)),
-              ("host", run.host.get("hostname")), ("comment", run.meta.get("comment")),
+              ("host", run.host.get("hostname")), ("comment", run.comment),
               ("tags", ", ".join(run.tags)), ("note", run.note), ("result", fmt(run.result))]
     for repo in ex.get("repositories") or []:
         dirty = " (dirty)" if repo.get("dirty") else ""

@@ -31,8 +31,10 @@ DEFAULT_BEAT_INTERVAL = 10.0
 # What a table of runs reads (status with PROBABLY_DEAD, times, result, config, tags, comment,
 # experiment name): a backend may list runs with only these fields and read the rest of their
 # documents when first needed (RunRecord's `complete`).
+_BEAT_INTERVAL_OPTIONS = ("--beat-interval", "beat_interval")
 LISTED_FIELDS = ("status", "command", "start_time", "stop_time", "heartbeat", "result",
-                 "config", "meta", "omniboard", "experiment.name")
+                 "config", "omniboard", "experiment.name", "meta.comment", "meta.beat_interval",
+                 *(f"meta.options.{o}" for o in _BEAT_INTERVAL_OPTIONS))
 
 
 class RunNotFoundError(UserInputError, KeyError):
@@ -236,10 +238,11 @@ class RunRecord:
     # ------------------------------------------------------------------ document fields
     experiment = property(lambda self: self.doc.get("experiment") or {})
     host = property(lambda self: self.doc.get("host") or {})
+    meta = property(lambda self: self.doc.get("meta") or {})
     fail_trace = property(lambda self: self.doc.get("fail_trace"))
     # listed fields: read without completing a listed record's document
     experiment_name = property(lambda self: (self._doc.get("experiment") or {}).get("name"))
-    meta = property(lambda self: self._doc.get("meta") or {})
+    comment = property(lambda self: (self._doc.get("meta") or {}).get("comment"))
     command = property(lambda self: self._doc.get("command"))
     result = property(lambda self: self._doc.get("result"))
     stored_status = property(lambda self: self._doc.get("status"))
@@ -252,10 +255,9 @@ class RunRecord:
     @property
     def beat_interval(self) -> float:
         """Seconds between heartbeats, as recorded in meta (see the module docstring)."""
-        meta = self.meta
+        meta = self._doc.get("meta") or {}  # its listed fields
         options = meta.get("options") or {}
-        for value in (meta.get("beat_interval"), options.get("--beat-interval"),
-                      options.get("beat_interval")):
+        for value in (meta.get("beat_interval"), *map(options.get, _BEAT_INTERVAL_OPTIONS)):
             try:
                 if value is not None and float(value) > 0:
                     return float(value)
@@ -380,7 +382,7 @@ _SIMPLE_FIELDS = {
     "id": lambda r: r.id, "status": lambda r: r.status,
     "experiment": lambda r: MISSING if r.experiment_name is None else r.experiment_name,
     "command": lambda r: r.command,
-    "comment": lambda r: r.meta.get("comment", MISSING),
+    "comment": lambda r: MISSING if r.comment is None else r.comment,
     "result": lambda r: r._doc.get("result", MISSING), "tags": lambda r: r.tags,
     "note": lambda r: r.note if r.note is not None else MISSING,
     "duration": lambda r: r.duration, "start_time": lambda r: r.start_time,

@@ -70,9 +70,9 @@ def test_listed_runs_read_what_one_run_reads(store):
     """Every field of a listed run equals that of the same run opened alone."""
     for listed in store.runs():
         alone = store.get(listed.id)
-        for field in ("experiment", "host", "meta", "command", "status", "result", "fail_trace",
-                      "start_time", "stop_time", "heartbeat", "tags", "note", "config", "info",
-                      "metric_summary", "sources", "captured_out"):
+        for field in ("experiment", "host", "meta", "comment", "command", "status", "result",
+                      "fail_trace", "start_time", "stop_time", "heartbeat", "tags", "note",
+                      "config", "info", "metric_summary", "sources", "captured_out"):
             assert getattr(listed, field) == getattr(alone, field), (listed.id, field)
         assert listed.artifacts.names() == alone.artifacts.names()
 
