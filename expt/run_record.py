@@ -28,13 +28,11 @@ PROBABLY_DEAD = "PROBABLY_DEAD"
 DEAD_AFTER_BEATS = 3
 DEAD_SLACK_SECONDS = 2.0
 DEFAULT_BEAT_INTERVAL = 10.0
-# What a table of runs reads (status with PROBABLY_DEAD, times, result, config, tags, comment,
-# experiment name): a backend may list runs with only these fields and read the rest of their
-# documents when first needed (RunRecord's `complete`).
-_BEAT_INTERVAL_OPTIONS = ("--beat-interval", "beat_interval")
-LISTED_FIELDS = ("status", "command", "start_time", "stop_time", "heartbeat", "result",
-                 "config", "omniboard", "experiment.name", "meta.comment", "meta.beat_interval",
-                 *(f"meta.options.{o}" for o in _BEAT_INTERVAL_OPTIONS))
+# What a table of finished runs reads (status, times, duration, result, config, tags, experiment
+# name): a backend may list runs with only these fields and read the rest of their documents
+# when first needed (RunRecord's `complete`), e.g. a RUNNING run's heartbeat and beat interval.
+LISTED_FIELDS = ("status", "command", "start_time", "stop_time", "result", "config",
+                 "omniboard", "experiment.name")
 
 
 class RunNotFoundError(UserInputError, KeyError):
@@ -240,24 +238,25 @@ class RunRecord:
     host = property(lambda self: self.doc.get("host") or {})
     meta = property(lambda self: self.doc.get("meta") or {})
     fail_trace = property(lambda self: self.doc.get("fail_trace"))
+    comment = property(lambda self: self.meta.get("comment"))
+    heartbeat = property(lambda self: as_datetime(self.doc.get("heartbeat")))
     # listed fields: read without completing a listed record's document
     experiment_name = property(lambda self: (self._doc.get("experiment") or {}).get("name"))
-    comment = property(lambda self: (self._doc.get("meta") or {}).get("comment"))
     command = property(lambda self: self._doc.get("command"))
     result = property(lambda self: self._doc.get("result"))
     stored_status = property(lambda self: self._doc.get("status"))
     start_time = property(lambda self: as_datetime(self._doc.get("start_time")))
     stop_time = property(lambda self: as_datetime(self._doc.get("stop_time")))
-    heartbeat = property(lambda self: as_datetime(self._doc.get("heartbeat")))
     tags = property(lambda self: list((self._doc.get("omniboard") or {}).get("tags") or []))
     note = property(lambda self: (self._doc.get("omniboard") or {}).get("notes"))
 
     @property
     def beat_interval(self) -> float:
         """Seconds between heartbeats, as recorded in meta (see the module docstring)."""
-        meta = self._doc.get("meta") or {}  # its listed fields
+        meta = self.meta
         options = meta.get("options") or {}
-        for value in (meta.get("beat_interval"), *map(options.get, _BEAT_INTERVAL_OPTIONS)):
+        for value in (meta.get("beat_interval"), options.get("--beat-interval"),
+                      options.get("beat_interval")):
             try:
                 if value is not None and float(value) > 0:
                     return float(value)
