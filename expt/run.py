@@ -5,6 +5,7 @@ import contextlib
 import heapq
 import logging
 import os
+import queue
 import threading
 import time
 from datetime import datetime, timezone
@@ -69,7 +70,8 @@ class Run:
         self.log_scalar = self._metrics.log_scalar  # bound directly: the hot path
         self._output = None
         self._resources: set[str] = set()
-        self._background: list[threading.Thread] = []
+        self._background: queue.SimpleQueue | None = None  # (name, work), None to stop
+        self._background_thread: threading.Thread | None = None
         self._dispatch = Dispatcher(self.observers)
         self._emit_lock = threading.Lock()
         self._heartbeat: _Heartbeat | None = None
@@ -158,24 +160,40 @@ class Run:
         return self.result
 
     def run_in_background(self, work: Callable[[], None], name: str = "background") -> None:
-        """Run `work` in a thread beside the main function; the run ends only after it.
+        """Run `work` in the run's background thread, beside the main function and after the
+        work given before it (so a later write of the same artifact wins); the run ends only
+        after all of it.
 
         For recording work that need not delay training (rendering a plot, writing a model).
         An error in `work` is logged; it does not fail the run.
         """
-        def guarded() -> None:
-            try:
-                work()
-            except Exception:
-                log.exception("Background work '%s' of run %s failed.", name, self._label())
+        if self._background is None:
+            self._background = queue.SimpleQueue()
+            self._background_thread = threading.Thread(
+                target=self._work_in_background, name="expt-background", daemon=True)
+            self._background_thread.start()
+        self._background.put((name, work))
 
-        thread = threading.Thread(target=guarded, name=f"expt-{name}", daemon=True)
-        self._background.append(thread)
-        thread.start()
+    def _work_in_background(self) -> None:
+        assert self._background is not None
+        while (item := self._background.get()) is not None:
+            self._do_background(*item)
+
+    def _do_background(self, name: str, work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("Background work '%s' of run %s failed.", name, self._label())
 
     def _join_background(self) -> None:
-        while self._background:
-            self._background.pop(0).join()
+        if self._background is None or self._background_thread is None:
+            return
+        self._background.put(None)
+        self._background_thread.join()
+        while not self._background.empty():  # given by background work after the stop
+            item = self._background.get()
+            if item is not None:
+                self._do_background(*item)
 
     def _label(self) -> str:
         return "(unobserved)" if self._id is None else str(self._id)

@@ -480,6 +480,27 @@ def test_background_work_finishes_before_the_run_ends():
     assert run.status == "COMPLETED"
 
 
+def test_background_work_runs_in_the_order_given():
+    """Background work runs one piece after another in the order given, so a slow first write
+    of an artifact never lands after a quick second one (the later write wins)."""
+    import time as _time
+    written = []
+
+    def write(value, seconds):
+        def work():
+            _time.sleep(seconds)
+            written.append(value)
+        return work
+
+    def main(_run):
+        _run.run_in_background(write("first training's model", 0.2), name="model")
+        _run.run_in_background(write("second training's model", 0.0), name="model")
+
+    ex, _ = experiment(main)
+    assert ex.run().status == "COMPLETED"
+    assert written == ["first training's model", "second training's model"]
+
+
 def test_failing_background_work_is_logged_not_fatal(caplog):
     """An exception in background work is logged; the run still completes."""
     def main(_run):

@@ -401,7 +401,7 @@ class _Completion:
     def __call__(self, record: RunRecord) -> None:
         start = next(i for i, r in enumerate(self.records) if r is record)
         pending = (r for r in self.records[start:] if r.partial)
-        batch = {r.id: r for r in itertools.islice(pending, IN_LIMIT)}
+        batch = {r.id: r for r in itertools.islice(pending, max(IN_LIMIT, 1))}
         # captured_out (up to 200,000 characters per run) is read by load_output when asked
         for doc in self.runs.find(_ids_condition("_id", batch), {"captured_out": 0}):
             if doc["_id"] in batch:
