@@ -71,7 +71,7 @@ class Run:
         self._output = None
         self._resources: set[str] = set()
         self._background: queue.SimpleQueue | None = None  # (name, work), None to stop
-        self._background_thread: threading.Thread | None = None
+        self._background_thread: threading.Thread | None = None  # started by the first work
         self._dispatch = Dispatcher(self.observers)
         self._emit_lock = threading.Lock()
         self._heartbeat: _Heartbeat | None = None
@@ -170,13 +170,13 @@ class Run:
         if self._background is None:
             self._background = queue.SimpleQueue()
             self._background_thread = threading.Thread(
-                target=self._work_in_background, name="expt-background", daemon=True)
+                target=self._work_in_background, args=(self._background,),
+                name="expt-background", daemon=True)
             self._background_thread.start()
         self._background.put((name, work))
 
-    def _work_in_background(self) -> None:
-        assert self._background is not None
-        while (item := self._background.get()) is not None:
+    def _work_in_background(self, works: queue.SimpleQueue) -> None:
+        while (item := works.get()) is not None:
             self._do_background(*item)
 
     def _do_background(self, name: str, work: Callable[[], None]) -> None:

@@ -171,7 +171,8 @@ def sort_records(records: list, order_by: str | Sequence[str] | None, limit: int
 
 
 def sort_key(value: Any) -> tuple:
-    """Orders values as MongoDB does for the usual run fields: numbers, booleans, then text."""
+    """Sort key for run fields of mixed types: numbers, then booleans, then the rest as text
+    (for run ids, numbers before text, as MongoDB sorts them)."""
     if isinstance(value, bool):
         return (1, int(value))
     if isinstance(value, (int, float)):
