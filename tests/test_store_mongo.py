@@ -206,9 +206,27 @@ def test_listed_runs_read_the_rest_of_their_documents_in_batches(store_url, monk
         assert finds.commands[1]["projection"] == {"captured_out": 0}
         assert runs[1].experiment["name"] == "train" and len(finds.commands) == 2
         assert "ValueError: boom" in "".join(runs[3].fail_trace)
-        assert len(finds.commands) == 3 and runs[2].partial  # run 4 and no further
+        assert len(finds.commands) == 3 and not runs[2].partial  # run 4, then run 3
         stored = {d["_id"]: d for d in client[store.db.name].runs.find({}, {"captured_out": 0})}
         assert [r.doc for r in runs] == [stored[i] for i in (1, 2, 3, 4)]
+    finally:
+        store.close()
+
+
+def test_a_listing_read_in_any_order_costs_a_query_per_batch(store_url, monkeypatch):
+    """A batch is the run read and the next partial ones in the listing's order, wrapping
+    around: reading every run's host backwards, or in a sorted listing, takes a query per
+    IN_LIMIT runs."""
+    monkeypatch.setattr(store_module, "IN_LIMIT", 2)
+    finds = RunsFinds()
+    client = pymongo.MongoClient(store_url, event_listeners=[finds])
+    store = MongoStore(store_url, client=client)
+    try:
+        for read_order in (lambda: store.runs()[::-1], lambda: store.runs(order_by="-id")):
+            finds.commands.clear()
+            runs = read_order()
+            assert [r.host["hostname"] for r in runs] == [os.uname().nodename] * 4
+            assert len(finds.commands) == 1 + 2  # the listing, then two batches of two
     finally:
         store.close()
 

@@ -85,6 +85,7 @@ class MongoStore(Store):
         self._doc_summaries: dict[RunId, list] = {}
         self._summaries: dict[RunId, dict] = {}
         self._pending: set[RunId] = set()
+        self._completion = _Completion(self._runs, [])
 
     def __repr__(self) -> str:
         return f"MongoStore({self.url!r}, db={self.db.name!r})"
@@ -282,15 +283,18 @@ class MongoStore(Store):
         if not matched and node is not None:
             self._check_fields(filter if isinstance(filter, str) else "", node)
         if by_id:
-            return RunList(matched[:limit] if limit is not None else matched)
-        return sort_records(matched, order_by, limit)
+            listed = RunList(matched[:limit] if limit is not None else matched)
+        else:
+            listed = sort_records(matched, order_by, limit)
+        self._completion.records = listed  # batches follow the order the runs are read in
+        return listed
 
     def _fetch(self, query: dict, limit: int | None) -> list[RunRecord]:
         cursor = self._runs.find(query, LISTING)
         if limit is not None:
             cursor = cursor.sort("_id", 1).limit(limit)
         out: list[RunRecord] = []
-        complete = _Completion(self._runs, out)
+        complete = self._completion = _Completion(self._runs, out)
         self._doc_summaries, self._summaries, self._pending = {}, {}, set()
         for doc in cursor:
             record = RunRecord(self, doc["_id"], doc, complete)
@@ -391,17 +395,18 @@ def _ids_condition(field: str, ids: Iterable[RunId]) -> dict:
 
 class _Completion:
     """Gives listed records (fetched with :data:`LISTING` only) their whole documents when
-    one is first needed: that record's and the next listed ones', ``IN_LIMIT`` per query, so
-    a loop over a listing costs a query per ``IN_LIMIT`` runs and one run's host costs one
-    small query."""
+    one is first needed: that record's and the next partial ones in `records`, wrapping
+    around, ``IN_LIMIT`` per query. So reading a listing in any order costs a query per
+    ``IN_LIMIT`` runs, and one run's host one small query."""
 
     def __init__(self, runs: Any, records: list[RunRecord]):
         self.runs, self.records = runs, records
 
     def __call__(self, record: RunRecord) -> None:
-        start = next(i for i, r in enumerate(self.records) if r is record)
-        pending = (r for r in self.records[start:] if r.partial)
-        batch = {r.id: r for r in itertools.islice(pending, max(IN_LIMIT, 1))}
+        i = next((i for i, r in enumerate(self.records) if r is record), None)
+        following = [record] if i is None else self.records[i:] + self.records[:i]
+        partial = (r for r in following if r.partial)
+        batch = {r.id: r for r in itertools.islice(partial, max(IN_LIMIT, 1))}
         # captured_out (up to 200,000 characters per run) is read by load_output when asked
         for doc in self.runs.find(_ids_condition("_id", batch), {"captured_out": 0}):
             if doc["_id"] in batch:
