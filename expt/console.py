@@ -197,32 +197,37 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(_indent(table(["", *heads], [["status"] + [str(r.status) for r in runs],
                                        ["result"] + [fmt(r.result) for r in runs]])))
     if args.plot:
-        _plot(runs, heads, args.metric or names, args.plot)
+        metric_figure(runs, heads, args.metric or names).savefig(args.plot)
         print(f"Plot written to {args.plot}")
     return 0
 
 
-def _plot(runs: list[RunRecord], heads: list[str], metrics: list[str], path: str) -> None:
+# a series this short is drawn with a marker per point: a line alone would hide a single point
+MARKED_POINTS = 20
+
+
+def metric_figure(runs: list[RunRecord], heads: list[str], metrics: list[str]):
+    """A matplotlib figure with one chart per metric, one curve per run labelled by `heads`."""
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure  # no pyplot: no global state, no display needed
     except ImportError:
         raise ImportError('--plot needs matplotlib: pip install matplotlib') from None
     if not metrics:
         raise UserInputError("The runs have no metrics to plot.")
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(8, 3 * len(metrics)), squeeze=False)
+    fig = Figure(figsize=(8, 3 * len(metrics)))
+    axes = fig.subplots(len(metrics), 1, squeeze=False)
     for ax, name in zip(axes[:, 0], metrics):
         for run, head in zip(runs, heads):
             if name in run.metrics:
                 series = run.metrics[name]
-                ax.plot(series.steps, series.values, label=f"run {head}")
+                marker = "o" if len(series.values) <= MARKED_POINTS else None
+                ax.plot(series.steps, series.values, label=f"run {head}", marker=marker,
+                        markersize=4)
         ax.set_title(name)
         ax.set_xlabel("step")
         ax.legend()
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig
 
 
 # ----------------------------------------------------------------- artifacts, logs, rm, tag

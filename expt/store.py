@@ -11,6 +11,7 @@ checking the fetched runs with :func:`expt.filters.evaluate` when the query is n
 from __future__ import annotations
 
 import importlib
+import os
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from . import dotted
@@ -189,9 +190,10 @@ def backends() -> dict[str, str]:
     return found
 
 
-def open_store(location: str | Location) -> Store:
-    """The store at `location`: a run folder root or a MongoDB URL (see :mod:`expt.runref`)."""
-    loc = parse_location(location) if isinstance(location, str) else location
+def open_store(location: str | os.PathLike | Location) -> Store:
+    """The store at `location`: a run folder root (a path) or a MongoDB URL (see
+    :mod:`expt.runref`)."""
+    loc = location if isinstance(location, Location) else parse_location(os.fspath(location))
     target = backends().get(loc.kind)
     if target is None:
         what = "run folders" if loc.kind == FOLDER else "MongoDB locations"
@@ -208,9 +210,9 @@ def open_store(location: str | Location) -> Store:
     return cls(loc)
 
 
-def get_run(ref: str | RunRef) -> RunRecord:
+def get_run(ref: str | os.PathLike | RunRef) -> RunRecord:
     """One run from a reference such as ``runs/3`` or ``mongodb://host/db#3``."""
-    ref = parse_runref(ref) if isinstance(ref, str) else ref
+    ref = ref if isinstance(ref, RunRef) else parse_runref(os.fspath(ref))
     return open_store(ref.location).get(ref.run_id)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from store_fixtures import make_runs, write_experiment  # noqa: E402
+from store_fixtures import make_runs, run_experiment, write_experiment  # noqa: E402
 
 EXPT = str(Path(sys.executable).parent / "expt")
 
@@ -130,6 +130,23 @@ def test_compare_hides_equal_entries_unless_all(home, tmp_path):
     rows_all = {r[0]: r[1:] for r in table_rows(expt("compare", "runs/1", "runs/3", "--all",
                                                      cwd=home).stdout) if r}
     assert rows_all["n"] == ["5", "5"]
+
+
+def test_compare_plot_marks_the_points_of_short_series(tmp_path):
+    """A one-point series (a final test score) shows as a marker, a long one as a plain line."""
+    from expt.console import MARKED_POINTS, metric_figure
+    from expt.store import open_store
+
+    script = write_experiment(tmp_path)
+    run_experiment(script, tmp_path / "runs", "n=1")
+    run_experiment(script, tmp_path / "runs", f"n={MARKED_POINTS + 1}")
+    with open_store(tmp_path / "runs") as store:
+        runs = store.runs()
+        figure = metric_figure(runs, ["1", "2"], ["valid.l2"])
+    short, long = figure.axes[0].get_lines()
+    assert len(short.get_xdata()) == 1 and short.get_marker() == "o"
+    assert len(long.get_xdata()) == MARKED_POINTS + 1 and long.get_marker() == "None"
+    assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == ["run 1", "run 2"]
 
 
 def test_artifacts_list_and_download(home, tmp_path):

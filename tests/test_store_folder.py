@@ -46,6 +46,12 @@ def test_open_store_finds_the_folder_backend_by_entry_point(store):
     assert [r.id for r in store.runs()] == [1, 2, 3, 4]
 
 
+def test_open_store_takes_a_path_object(store_dir):
+    """A pathlib.Path names a folder store as its text does."""
+    with open_store(store_dir) as store:
+        assert [r.id for r in store.runs()] == [1, 2, 3, 4]
+
+
 def test_missing_folder_is_a_clear_error(store_dir):
     """A location that does not exist names itself and the nearest folder."""
     with pytest.raises(StoreNotFoundError, match="No run folder .*Did you mean 'runs'"):
@@ -143,6 +149,7 @@ def test_get_run_by_reference(store_dir, monkeypatch):
     monkeypatch.chdir(store_dir.parent)
     run = expt.get_run("runs/3")
     assert run.id == 3 and run.ref == "runs/3" and run.config["num_leaves"] == 63
+    assert expt.get_run(Path("runs/3")).ref == "runs/3"
 
 
 def test_two_million_point_series_round_trip(tmp_path):
