@@ -2,7 +2,7 @@
 
     expt ls LOCATION [FILTER...] [--sort FIELD] [--columns A,B] [--limit N] [--json | --csv]
     expt show RUN
-    expt compare RUN RUN... [--all] [--plot FILE.png] [--metric NAME]
+    expt compare RUN RUN... [--all] [--plot FILE.png] [--metric NAME]...
     expt artifacts RUN [NAME] [-o PATH]
     expt logs RUN [--follow]
     expt rm RUN... [--yes]
@@ -177,6 +177,12 @@ def _indent(text: str) -> str:
 def cmd_compare(args: argparse.Namespace) -> int:
     runs = records_by_ref(args.runs)
     heads = [str(r.id) if len({r.store.location for r in runs}) == 1 else r.ref for r in runs]
+    names = list(dict.fromkeys(n for r in runs for n in r.metric_summary))
+    for name in args.metric or ():
+        if name not in names:
+            raise UserInputError(f"No run here has the metric '{name}'."
+                                 f"{did_you_mean(suggest(name, names))}")
+    names = args.metric or names
     configs = [dict(dotted.leaves(r.config)) for r in runs]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     missing = object()
@@ -188,7 +194,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
             rows.append([key] + ["—" if v is missing else fmt(v) for v in values])
     print("Config" + (" (all entries)" if args.all else " (entries that differ)") + ":")
     print(_indent(table(["key"] + heads, rows)) if rows else "  (identical)")
-    names = list(dict.fromkeys(n for r in runs for n in r.metric_summary))
     if names:
         print("Final metrics:")
         print(_indent(table(["metric"] + heads, [
@@ -197,7 +202,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(_indent(table(["", *heads], [["status"] + [str(r.status) for r in runs],
                                        ["result"] + [fmt(r.result) for r in runs]])))
     if args.plot:
-        metric_figure(runs, heads, args.metric or names).savefig(args.plot)
+        metric_figure(runs, heads, names).savefig(args.plot)
         print(f"Plot written to {args.plot}")
     return 0
 
@@ -326,7 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("--all", action="store_true", help="show config entries equal in all runs")
     p.add_argument("--plot", metavar="FILE.png", help="draw metric curves of all runs")
-    p.add_argument("--metric", action="append", help="metric to plot (default: all)")
+    p.add_argument("--metric", action="append",
+                   help="metric to show and plot, repeatable (default: all)")
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("artifacts", help="list or download a run's artifacts")
     p.add_argument("run")

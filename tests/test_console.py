@@ -132,6 +132,17 @@ def test_compare_hides_equal_entries_unless_all(home, tmp_path):
     assert rows_all["n"] == ["5", "5"]
 
 
+def test_compare_metric_chooses_the_metrics_shown(home):
+    """--metric (repeatable) picks the final metrics shown and plotted; an unknown one is an
+    error naming the nearest, printed before anything else."""
+    rows = {r[0]: r[1:] for r in table_rows(expt("compare", "runs/1", "runs/3", "--metric",
+                                                 "train.loss", cwd=home).stdout) if r}
+    assert "train.loss" in rows and "valid.l2" not in rows
+    proc = expt("compare", "runs/1", "runs/3", "--metric", "valid.l3", cwd=home)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "'valid.l3'" in proc.stderr and "Did you mean 'valid.l2'" in proc.stderr
+
+
 def test_compare_plot_marks_the_points_of_short_series(tmp_path):
     """A one-point series (a final test score) shows as a marker, a long one as a plain line."""
     from expt.console import MARKED_POINTS, metric_figure
