@@ -800,11 +800,18 @@ def _core_ready() -> bool:
 needs_core = pytest.mark.skipif(not _core_ready(), reason="expt.Experiment is not available")
 
 
+def _write_once(script, text: str) -> None:
+    """Write a script the first time only: rewriting it while a process started earlier is
+    still reading it gives that process an empty file, which runs nothing and exits 0."""
+    if not script.exists():
+        script.write_text(text)
+
+
 def _e2e(tmp_path, *args, **kwargs):
     import sys
 
     script = tmp_path / "e2e.py"
-    script.write_text(E2E_SCRIPT)
+    _write_once(script, E2E_SCRIPT)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = {**os.environ, "PYTHONPATH": root}
     return subprocess.Popen([sys.executable, str(script), *args], cwd=tmp_path, env=env,
@@ -897,7 +904,7 @@ SLOW_SCRIPT = textwrap.dedent('''
 def _slow(tmp_path, *args):
     import sys
 
-    (tmp_path / "slow.py").write_text(SLOW_SCRIPT)
+    _write_once(tmp_path / "slow.py", SLOW_SCRIPT)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     return subprocess.Popen([sys.executable, "slow.py", *args], cwd=tmp_path,
                             env={**os.environ, "PYTHONPATH": root},
