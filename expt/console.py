@@ -19,6 +19,7 @@ import argparse
 import csv
 import importlib
 import json
+import os
 import shutil
 import sys
 import time
@@ -27,8 +28,9 @@ from typing import Any, Sequence
 
 from . import dotted
 from .errors import ExptError, UserInputError, did_you_mean, suggest
+from .filters import MISSING, check_field_name
 from .observer_options import entry_points
-from .store import RunRecord, open_store, records_by_ref
+from .store import RunRecord, open_store, record_fields, records_by_ref
 
 COMMANDS_GROUP = "expt.commands"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -49,6 +51,15 @@ def fmt(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def plain(value: Any) -> str:
+    """A CSV cell: numbers in full, ISO times, JSON for lists and dicts, empty for None."""
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return fmt(value)
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -72,13 +83,25 @@ def sparkline(values: Sequence, width: int = 24) -> str:
     return "".join(SPARKS[round((v - lo) / span * (len(SPARKS) - 1))] for v in nums)
 
 
-def table(headers: list[str], rows: list[list[str]], width: int | None = None) -> str:
-    """Columns fitted to `width` (the terminal's): long cells cut, rightmost columns dropped."""
-    width = width or shutil.get_terminal_size((120, 24)).columns
-    cut = [[c if len(c) <= MAX_CELL else c[:MAX_CELL - 1] + "…" for c in row] for row in rows]
+def terminal_width() -> int | None:
+    """Columns of the terminal (or $COLUMNS); None when output goes to a file or a pipe, which
+    get whole tables."""
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size((120, 24)).columns
+    return None
+
+
+def table(headers: list[str], rows: list[list[str]], width: int | None = None,
+          fit: bool = True) -> str:
+    """Columns fitted to `width` (default: :func:`terminal_width`) when `fit`: long cells cut,
+    rightmost columns dropped."""
+    width = width or terminal_width()
+    fit = fit and width is not None
+    cut = [[c if len(c) <= MAX_CELL or not fit else c[:MAX_CELL - 1] + "…" for c in row]
+           for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cut]) for i, h in enumerate(headers)]
     keep = len(headers)
-    while keep > 1 and sum(widths[:keep]) + 2 * (keep - 1) > width:
+    while fit and keep > 1 and sum(widths[:keep]) + 2 * (keep - 1) > width:
         keep -= 1
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers[:keep], widths)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r[:keep], widths)).rstrip() for r in cut]
@@ -89,46 +112,85 @@ def table(headers: list[str], rows: list[list[str]], width: int | None = None) -
 
 
 # ------------------------------------------------------------------------------------- ls
-def _rows(records: list[RunRecord]) -> list[dict]:
-    return [r.row() for r in records]
-
-
 def default_columns(rows: list[dict]) -> list[str]:
-    """id, experiment, status, start, duration, config entries that differ, metrics, result."""
+    """id, experiment, status, start, duration, tags (when any run has some), config entries
+    that differ, metrics, result."""
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
     config = [k for k in keys if k.startswith("config.") and k != "config.seed"
               and len({json.dumps(r.get(k), default=str) for r in rows}) > 1]
     metrics = sorted(k for k in keys if k.startswith("metrics."))
-    return ["id", "experiment", "status", "start_time", "duration"] + config + metrics + ["result"]
+    tags = ["tags"] if any(r.get("tags") for r in rows) else []
+    return (["id", "experiment", "status", "start_time", "duration"] + tags + config + metrics
+            + ["result"])
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
     store = open_store(args.location)
     records = store.runs(" ".join(args.filter) or None, order_by=args.sort, limit=args.limit)
-    rows = _rows(records)
-    all_keys = list(dict.fromkeys(k for row in rows for k in row))
-    columns = default_columns(rows) if not args.columns else args.columns.split(",")
-    for c in columns:
-        if rows and c not in all_keys:
-            raise UserInputError(f"Unknown column '{c}'.{did_you_mean(suggest(c, all_keys))}")
+    rows = [r.row() for r in records]
+    if args.columns:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        rows = [{c: column_value(record, row, c) for c in columns}
+                for record, row in zip(records, rows)]
+        check_columns(columns, records)
+    else:
+        columns = list(dict.fromkeys(k for row in rows for k in row))
     if args.json:
-        json.dump([{c: row.get(c) for c in (all_keys if not args.columns else columns)}
-                   for row in rows], sys.stdout, default=fmt, indent=1)
+        json.dump([{c: row.get(c) for c in columns} for row in rows], sys.stdout, default=fmt,
+                  indent=1)
         print()
     elif args.csv:
-        cols = all_keys if not args.columns else columns
         writer = csv.writer(sys.stdout)
-        writer.writerow(cols)
-        writer.writerows([fmt(row.get(c)) for c in cols] for row in rows)
+        writer.writerow(columns)
+        writer.writerows([plain(row.get(c)) for c in columns] for row in rows)
     elif not rows:
         print("No runs.")
     else:
-        cells = [[fmt_duration(row.get(c)) if c == "duration" else fmt(row.get(c))
-                  for c in columns] for row in rows]
-        print(table([c.replace("metrics.", "").replace("config.", "") for c in columns], cells))
+        shown = columns if args.columns else default_columns(rows)
+        cells = [[cell(c, row.get(c)) for c in shown] for row in rows]
+        heads = [c.replace("metrics.", "").replace("config.", "") for c in shown]
+        print(table(heads, cells, fit=not args.columns))  # asked-for columns are never dropped
     return 0
+
+
+def cell(column: str, value: Any) -> str:
+    """A table cell of `column`: durations as 1m05s, tags comma-separated, else :func:`fmt`."""
+    if column == "duration":
+        return fmt_duration(value)
+    if column == "tags" and isinstance(value, list):
+        return ", ".join(map(str, value))
+    return fmt(value)
+
+
+def column_value(record: RunRecord, row: dict, column: str) -> Any:
+    """A table column: a :meth:`RunRecord.row` entry, or any filter field (``tags``,
+    ``metrics.loss.min``, ``info.x``, ...)."""
+    if column in row:
+        return row[column]
+    value = record.lookup(column)
+    return None if value is MISSING else value
+
+
+def check_columns(columns: list[str], records: list[RunRecord]) -> None:
+    """UserInputError for a column that is not a field or that no listed run has, naming the
+    nearest columns."""
+    names = set().union(*(r.row() for r in records[:200]), *map(record_fields, records[:200]))
+    for column in columns:
+        if column in names:
+            continue
+        close = suggest(column, names)
+        try:
+            check_field_name(column, "column")
+        except UserInputError:
+            if not close:  # say how such a name is written
+                raise
+        else:
+            if not records or any(r.lookup(column) is not MISSING for r in records):
+                continue
+        reason = "" if close else ": no run here has it"
+        raise UserInputError(f"Unknown column '{column}'{reason}.{did_you_mean(close)}")
 
 
 # ----------------------------------------------------------------------------------- show
@@ -183,6 +245,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise UserInputError(f"No run here has the metric '{name}'."
                                  f"{did_you_mean(suggest(name, names))}")
     names = args.metric or names
+    figure = None
+    if args.plot:  # every mistake is reported before any output
+        figure = metric_figure(runs, heads, names)
+        check_plot_path(args.plot)
     configs = [dict(dotted.leaves(r.config)) for r in runs]
     keys = list(dict.fromkeys(k for c in configs for k in c))
     missing = object()
@@ -202,9 +268,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(_indent(table(["", *heads], [["status"] + [str(r.status) for r in runs],
                                        ["result"] + [fmt(r.result) for r in runs]])))
     if args.plot:
-        metric_figure(runs, heads, names).savefig(args.plot)
+        figure.savefig(args.plot)
         print(f"Plot written to {args.plot}")
     return 0
+
+
+def check_plot_path(path: str) -> None:
+    """UserInputError, before anything is printed, for a plot that could not be saved."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise UserInputError(f"Cannot write the plot to {path}: folder {folder} does not exist.")
+    if not os.access(folder, os.W_OK):
+        raise UserInputError(f"Cannot write the plot to {path}: folder {folder} is not writable.")
+    from matplotlib.backend_bases import FigureCanvasBase
+    kinds = FigureCanvasBase.get_supported_filetypes()
+    suffix = os.path.splitext(path)[1].lstrip(".").lower()
+    if suffix not in kinds:
+        raise UserInputError(f"Cannot write the plot to {path}: unknown image type "
+                             f"'.{suffix}'.{did_you_mean(suggest(suffix, kinds))} Known: "
+                             f"{', '.join(sorted(kinds))}.")
 
 
 # a series this short is drawn with a marker per point: a line alone would hide a single point
@@ -238,9 +320,14 @@ def metric_figure(runs: list[RunRecord], heads: list[str], metrics: list[str]):
 # ----------------------------------------------------------------- artifacts, logs, rm, tag
 def cmd_artifacts(args: argparse.Namespace) -> int:
     (run,) = records_by_ref([args.run])
-    if args.name is None:
+    if args.name is None and args.output is None:
         for name in run.artifacts.names():
             print(name)
+        return 0
+    if args.name is None:  # -o FOLDER alone: every artifact, keeping sub-folders
+        for name in run.artifacts.names():
+            dest = run.artifacts.download(name, os.path.join(args.output, name))
+            print(f"Saved {name} to {dest}")
         return 0
     dest = run.artifacts.download(args.name, args.output or ".")
     print(f"Saved {args.name} to {dest}")
@@ -268,12 +355,16 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     runs = records_by_ref(args.runs)
+    live = [f"{r.ref} ({r.status})" for r in runs if r.status in ("RUNNING", "QUEUED")]
+    if live and not args.force:  # a live run would go on writing into what we delete
+        raise UserInputError(f"Not deleting {', '.join(live)}: its process is alive (recent "
+                             "heartbeat). Stop it first, or pass --force.")
     for run in runs:
         print(f"  {run.ref}  {run.experiment.get('name', '')}  {run.status}  "
               f"{fmt(run.start_time)}")
     if not args.yes:
-        sys.stdout.write(f"Delete these {len(runs)} run(s) with their metrics, output and "
-                         "artifacts? [y/N] ")
+        what = "this run" if len(runs) == 1 else f"these {len(runs)} runs"
+        sys.stdout.write(f"Delete {what} with their metrics, output and artifacts? [y/N] ")
         sys.stdout.flush()
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
@@ -281,7 +372,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
             return 1
     for run in runs:
         run.delete()
-    print(f"Deleted {len(runs)} run(s).")
+    print(f"Deleted {len(runs)} run{'s' if len(runs) != 1 else ''}.")
     return 0
 
 
@@ -337,7 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("artifacts", help="list or download a run's artifacts")
     p.add_argument("run")
     p.add_argument("name", nargs="?")
-    p.add_argument("-o", "--output", metavar="PATH", help="file or folder to save to")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="file or folder to save NAME to; without NAME, the folder that receives "
+                        "every artifact")
     p.set_defaults(func=cmd_artifacts)
     p = sub.add_parser("logs", help="a run's captured output")
     p.add_argument("run")
@@ -347,6 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rm", help="delete runs (asks first)")
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
+    p.add_argument("--force", action="store_true",
+                   help="also delete runs that are still running or queued")
     p.set_defaults(func=cmd_rm)
     p = sub.add_parser("tag", help="add a tag (Omniboard's tags)")
     p.add_argument("run")
@@ -366,15 +461,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UserInputError, ImportError, FileNotFoundError) as e:
-        if args.debug:
-            raise
-        print(f"expt {args.command}: {e}", file=sys.stderr)
-        return 2
-    except ExptError as e:
-        if args.debug:
-            raise
-        print(f"expt {args.command}: {e}", file=sys.stderr)
-        return 1
     except BrokenPipeError:  # `expt ls runs | head`
         return 0
+    except (UserInputError, ImportError, ExptError, OSError) as e:
+        if args.debug:
+            raise
+        print(f"expt {args.command}: {error_text(e)}", file=sys.stderr)
+        return 2 if isinstance(e, (UserInputError, ImportError, FileNotFoundError)) else 1
+
+
+def error_text(error: Exception) -> str:
+    """One line for the user: OSErrors as 'Permission denied: path', not '[Errno 13] ...'."""
+    if isinstance(error, OSError) and not isinstance(error, ExptError) and error.strerror:
+        return f"{error.strerror}: {error.filename}" if error.filename else error.strerror
+    return str(error)

@@ -38,6 +38,9 @@ SIMPLE_FIELDS = ("id", "status", "experiment", "command", "comment", "result", "
                  "duration") + TIME_FIELDS
 PREFIXES = ("config", "info", "meta", "host", "experiment", "omniboard", "metrics")
 METRIC_AGGREGATES = ("last", "min", "max")
+# words meant as an aggregate we do not have: suggest replacing them, not appending .last
+_OTHER_AGGREGATES = {"mean", "avg", "average", "median", "first", "final", "best", "std",
+                     "sum", "count", "minimum", "maximum", "latest", "end"}
 STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED", "INTERRUPTED", "TIMEOUT",
             "PROBABLY_DEAD")
 MISSING = object()  # what a run returns for a field it does not have
@@ -210,9 +213,9 @@ def _suggest_operator(tok: str) -> list[str]:
 def _check_field(text: str, field: str, pos: int) -> None:
     head, _, rest = field.partition(".")
     if not rest:
-        if field not in SIMPLE_FIELDS:
+        if field not in SIMPLE_FIELDS:  # often a config entry written without its prefix
             raise FilterError(text, field, pos, "unknown field",
-                              suggest(field, SIMPLE_FIELDS + tuple(p + "." for p in PREFIXES)))
+                              suggest(field, SIMPLE_FIELDS) + [f"config.{field}"])
         return
     if head not in PREFIXES:
         close = suggest(head, PREFIXES + SIMPLE_FIELDS, n=1)
@@ -222,10 +225,24 @@ def _check_field(text: str, field: str, pos: int) -> None:
         name, _, agg = rest.rpartition(".")
         if not name or agg not in METRIC_AGGREGATES:
             close = suggest(agg, METRIC_AGGREGATES, n=1)
-            fixes = [f"metrics.{name}.{close[0]}"] if name and close else \
-                [f"metrics.{rest}.{a}" for a in METRIC_AGGREGATES]
+            if name and close:
+                fixes = [f"metrics.{name}.{close[0]}"]
+            elif name and agg.lower() in _OTHER_AGGREGATES:  # "valid.l2.mean": replace it
+                fixes = [f"metrics.{name}.{a}" for a in METRIC_AGGREGATES]
+            else:  # "valid.l2": the aggregate was left out
+                fixes = [f"metrics.{rest}.{a}" for a in METRIC_AGGREGATES]
             raise FilterError(text, field, pos,
-                              "a metric filter ends in .last, .min or .max", fixes)
+                              "a metric field ends in .last, .min or .max", fixes)
+
+
+def check_field_name(field: str, what: str = "field") -> None:
+    """UserInputError unless `field` is written as a filter field (used for sort keys and
+    table columns, which name the same fields)."""
+    try:
+        _check_field(field, field, 0)
+    except FilterError as e:
+        raise UserInputError(f"Bad {what} '{field}': {e.reason}."
+                             f"{did_you_mean(e.suggestions)}") from None
 
 
 def _value(text: str, field: str, op: str, tok: tuple[str, str, int]) -> Any:
@@ -242,6 +259,11 @@ def _value(text: str, field: str, op: str, tok: tuple[str, str, int]) -> Any:
             value = None
         else:
             value = raw
+    if op in ("<", "<=", ">", ">=") and kind == "word" and isinstance(value, str) \
+            and field not in TIME_FIELDS:
+        raise FilterError(text, raw, pos, f"'{op}' compares numbers or dates, and '{raw}' is "
+                                          "neither; quote it to compare text",
+                          [f'{field}{op}"{raw}"'])
     if op == "~":
         try:
             re.compile(str(value))

@@ -182,12 +182,25 @@ class Artifacts:
         return self._record.store.open_artifact(self._record.id, name)
 
     def download(self, name: str, path: str | os.PathLike) -> str:
-        """Copy artifact `name` to `path` (a folder keeps the artifact's file name); the path."""
+        """Copy artifact `name` to `path` and return where it went. A folder (an existing one,
+        or a path ending in '/') keeps the artifact's file name; missing folders are made. The
+        file appears complete or not at all."""
         dest = os.fspath(path)
-        if os.path.isdir(dest):
+        if os.path.isdir(dest) or dest.endswith(("/", os.sep)):
             dest = os.path.join(dest, os.path.basename(name.replace("\\", "/")))
-        with self.open(name) as src, open(dest, "wb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
+        os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+        partial = f"{dest}.part-{os.getpid()}"
+        try:
+            with self.open(name) as src, open(partial, "wb") as out:
+                shutil.copyfileobj(src, out, 1 << 20)
+            os.replace(partial, dest)
+        except OSError as e:
+            if e.filename != partial:
+                raise
+            raise type(e)(e.errno, e.strerror, dest) from None  # name the file asked for
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
         return dest
 
 
@@ -367,10 +380,10 @@ class RunRecord:
 
     def row(self) -> dict:
         """A flat dict for tables and DataFrames: id, experiment, status, times, duration,
-        ``config.*``, ``metrics.<name>`` (last value), result."""
+        tags, ``config.*``, ``metrics.<name>`` (last value), result."""
         row = {"id": self.id, "experiment": self.experiment_name, "status": self.status,
                "start_time": self.start_time, "stop_time": self.stop_time,
-               "duration": self.duration}
+               "duration": self.duration, "tags": self.tags}
         row.update((f"config.{k}", v) for k, v in dotted.leaves(self.config))
         row.update((f"metrics.{k}", s["last"]) for k, s in self.metric_summary.items())
         row["result"] = self.result

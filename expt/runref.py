@@ -95,6 +95,9 @@ def parse_runref(text: str) -> RunRef:
     text = text.strip()
     if "#" in text:
         where, _, run_id = text.rpartition("#")
+        if "#" in where:
+            base, *ids = text.split("#")
+            raise RunRefError(text, "more than one '#'", [f"{base}#{i}" for i in ids if i])
         if not run_id.strip():
             raise RunRefError(text, "no run id after '#'", [f"{where}#1"])
         if not where.strip():
@@ -102,8 +105,9 @@ def parse_runref(text: str) -> RunRef:
         return RunRef(parse_location(where), run_id_from_text(run_id))
     location = parse_location(text)
     if location.kind == MONGO:
+        db_and_id = re.match(r"^(.*://[^/]+/[^/?#]+)/([^/?#]+)$", text)  # mongodb://h/db/3
         raise RunRefError(text, "a MongoDB location needs '#ID' to name a run",
-                          [f"{text}#1"])
+                          ["#".join(db_and_id.groups()) if db_and_id else f"{text}#1"])
     path = text.rstrip("/\\")
     cut = max(path.rfind("/"), path.rfind("\\"))
     if cut < 0:

@@ -15,8 +15,9 @@ import os
 from typing import IO, Any, Iterable, Iterator, Sequence
 
 from . import dotted
-from .errors import UserInputError, suggest
-from .filters import MISSING, FilterError, Node, evaluate, fields_of, parse_filter
+from .errors import UserInputError, did_you_mean, suggest
+from .filters import (MISSING, SIMPLE_FIELDS, FilterError, Node, check_field_name, evaluate,
+                      fields_of, parse_filter)
 from .observer_options import entry_points
 from .run_record import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, DEFAULT_BEAT_INTERVAL,
                          LISTED_FIELDS, PROBABLY_DEAD, Artifacts, Metrics, NotInRunError,
@@ -125,6 +126,7 @@ class Store:
         """Runs matching `filter` (text in the :mod:`expt.filters` syntax, or its AST), sorted
         by `order_by` (field names; ``-field`` for descending; id by default), at most `limit`."""
         node = parse_filter(filter) if isinstance(filter, str) else filter
+        order_by = order_keys(order_by)
         seen: set[str] = set()
         matched = []
         compares = fields_of(node)
@@ -146,28 +148,45 @@ def check_fields_exist(text: str, compares: Sequence, seen: set[str], records) -
     for c in compares:
         if c.field in seen or c.op == "!=" or not c.field.startswith(("config.", "metrics.")):
             continue
-        known: set[str] = set()
-        for record in records():
-            known.update(f"config.{k}" for k, _ in dotted.leaves(record.config))
-            known.update(f"metrics.{n}.{a}" for n in record.metric_summary
-                         for a in ("last", "min", "max"))
+        known = set().union(*(record_fields(r) for r in records())) - set(SIMPLE_FIELDS)
         if not known:
             return
         raise FilterError(text, c.field, c.position, "no run has this field",
                           suggest(c.field, known))
 
 
+def record_fields(record: RunRecord) -> set[str]:
+    """The filter fields `record` has values for: simple fields, config, metric aggregates."""
+    fields = set(SIMPLE_FIELDS)
+    fields.update(f"config.{k}" for k, _ in dotted.leaves(record.config))
+    fields.update(f"metrics.{n}.{a}" for n in record.metric_summary for a in ("last", "min", "max"))
+    return fields
+
+
+def order_keys(order_by: str | Sequence[str] | None) -> list[str]:
+    """`order_by` as a list of keys (``field`` or ``-field``); UserInputError for a key that
+    is not a field name (``metrics.loss`` without ``.last``, an unknown field)."""
+    keys = [order_by] if isinstance(order_by, str) else list(order_by or ["id"])
+    for key in keys:
+        check_field_name(key.lstrip("-+"), "sort field")
+    return keys
+
+
 def sort_records(records: list, order_by: str | Sequence[str] | None, limit: int | None
                  ) -> RunList:
-    """`records` sorted by the fields in `order_by` (``-field``: descending), missing last."""
-    keys = [order_by] if isinstance(order_by, str) else list(order_by or ["id"])
+    """`records` sorted by the fields in `order_by` (``-field``: descending), missing last.
+    A field no record has is a UserInputError naming the nearest fields (a likely typo)."""
+    keys = order_keys(order_by)
     for key in reversed(keys):  # stable sorts, last key first
-        desc = key.startswith("-")
         field = key.lstrip("-+")
-        present = [r for r in records if r.lookup(field) not in (MISSING, None)]
-        absent = [r for r in records if r.lookup(field) in (MISSING, None)]
-        present.sort(key=lambda r: sort_key(r.lookup(field)), reverse=desc)
-        records = present + absent
+        pairs = [(r.lookup(field), r) for r in records]
+        if pairs and all(value is MISSING for value, _ in pairs):
+            known = set().union(*(record_fields(r) for r in records[:200]))
+            raise UserInputError(f"No run here has the sort field '{field}'."
+                                 f"{did_you_mean(suggest(field, known))}")
+        present = [p for p in pairs if p[0] not in (MISSING, None)]
+        present.sort(key=lambda p: sort_key(p[0]), reverse=key.startswith("-"))
+        records = [r for _, r in present] + [r for v, r in pairs if v in (MISSING, None)]
     return RunList(records[:limit] if limit is not None else records)
 
 

@@ -196,7 +196,7 @@ def test_rm_asks_first(own_home):
     assert proc.returncode == 1 and "Nothing deleted" in proc.stdout
     assert (own_home / "runs" / "1").exists()
     proc = expt("rm", "runs/1", "runs/2", cwd=own_home, stdin="y\n")
-    assert proc.returncode == 0 and "Deleted 2 run(s)" in proc.stdout
+    assert proc.returncode == 0 and "Deleted 2 runs" in proc.stdout
     assert expt("rm", "runs/3", "--yes", cwd=own_home).returncode == 0
     assert sorted(os.listdir(own_home / "runs")) == ["4", "_sources"]
 

@@ -47,6 +47,8 @@ def test_runref_str_round_trips(ref, text):
     ("runs", "folder root and its id", "runs/1"),
     ("3", "folder root and its id", "runs/3"),
     ("mongodb://host/db", "needs '#ID'", "mongodb://host/db#1"),
+    ("mongodb://host/db/3", "needs '#ID'", "mongodb://host/db#3"),
+    ("mongodb://host/db#1#2", "more than one '#'", "mongodb://host/db#2"),
     ("mongdb://host/db#3", "unknown scheme", "mongodb://host/db"),
     ("runs#", "no run id after '#'", "runs#1"),
     ("#3", "no location before '#'", "runs#3"),

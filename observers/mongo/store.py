@@ -23,11 +23,11 @@ from expt.filters import (And, Compare, FilterError, Node, Not, evaluate, fields
                           metric_pipeline, mongo_condition, parse_filter, to_mongo)
 from expt.runref import MONGO, Location, RunId
 from expt.store import (LISTED_FIELDS, NotInRunError, RunList, RunNotFoundError, RunRecord,
-                        Store, StoreNotFoundError, sort_key, sort_records)
+                        Store, StoreNotFoundError, order_keys, sort_key, sort_records)
 
 from .ops import Names
 from .read import read_metric, read_output
-from .url import parse_url, redact, uri_options
+from .url import MongoUrlError, parse_url, redact, uri_options
 
 CONNECT_TIMEOUT_MS = 5000
 IN_LIMIT = 200  # longer id lists are matched in Python (SecantusDB scans $in lists linearly)
@@ -35,6 +35,13 @@ SUMMARIES = "metric_summaries"  # {name, count, last, min, max} per metric, kept
 # what runs() fetches per run; the rest of a document (experiment, host, info, artifacts...,
 # often most of it) is read when first used (_Completion)
 LISTING = dict.fromkeys(LISTED_FIELDS + (SUMMARIES,), 1)
+
+
+def connection_failure(error: Exception) -> str:
+    """The first reason in a pymongo connection error, without its timeouts and topology dump:
+    '127.0.0.1:1: [Errno 111] Connection refused'."""
+    text = redact(str(error)).split(", Timeout:")[0]
+    return re.sub(r" \(configured timeouts:[^)]*\)", "", text)
 
 
 class MongoStore(Store):
@@ -59,7 +66,10 @@ class MongoStore(Store):
             opts = uri_options(target.uri)
             kwargs = {} if "serverselectiontimeoutms" in opts else {
                 "serverSelectionTimeoutMS": CONNECT_TIMEOUT_MS}
-            client = pymongo.MongoClient(target.uri, **kwargs)
+            try:
+                client = pymongo.MongoClient(target.uri, **kwargs)
+            except (ValueError, PyMongoError) as e:  # e.g. port 99999, an unknown option
+                raise MongoUrlError(target.redacted, str(e).rstrip(".")) from None
         self.client = client
         self.db = client[target.db_name]
         try:
@@ -69,7 +79,7 @@ class MongoStore(Store):
         except PyMongoError as e:
             self.close()
             raise StoreNotFoundError(f"Cannot reach MongoDB at {self.url}: "
-                                     f"{redact(str(e))[:300]}") from None
+                                     f"{connection_failure(e)}. Is the server running?") from None
         if existing is not None and target.db_name not in existing:
             self.close()
             close = suggest(target.db_name, [d for d in existing
@@ -264,8 +274,9 @@ class MongoStore(Store):
         ``metrics`` (:func:`metric_pipeline`), made only when such a run is among them.
         """
         node = parse_filter(filter) if isinstance(filter, str) else filter
+        order_by = order_keys(order_by)
         query, exact = to_mongo(node, metric=_summary_condition)
-        by_id = order_by in (None, "id", "+id", ["id"])
+        by_id = order_by in (["id"], ["+id"])
         if node is None or not any(c.metric for c in fields_of(node)):
             matched = self._fetch(query, limit if exact and by_id else None)
             if not exact:

@@ -14,6 +14,7 @@ Exit codes: 0 all uploaded (or nothing to do), 1 some folders could not be uploa
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any, Sequence
@@ -107,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except MongoUrlError as exc:
             print(f"expt sync: {exc}", file=sys.stderr)
             return 2
+    if args.journal is not None and not os.path.isdir(args.journal):
+        print(f"expt sync: no journal folder {args.journal!r} (it does not exist).",
+              file=sys.stderr)
+        return 2
     journals = pending(args.journal)
     if not journals:
         print(f"expt sync: nothing to upload in {args.journal or default_root()}.",
