@@ -325,6 +325,8 @@ def cmd_artifacts(args: argparse.Namespace) -> int:
             print(name)
         return 0
     if args.name is None:  # -o FOLDER alone: every artifact, keeping sub-folders
+        if not run.artifacts.names():
+            print(f"{run.ref} has no artifacts.")
         for name in run.artifacts.names():
             dest = run.artifacts.download(name, os.path.join(args.output, name))
             print(f"Saved {name} to {dest}")
@@ -378,6 +380,9 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 def cmd_tag(args: argparse.Namespace) -> int:
     (run,) = records_by_ref([args.run])
+    if args.remove and args.tag not in run.tags:
+        raise UserInputError(f"{run.ref} has no tag '{args.tag}' (its tags: "
+                             f"{', '.join(run.tags) or 'none'}).")
     (run.remove_tag if args.remove else run.add_tag)(args.tag)
     print(f"{run.ref} tags: {', '.join(run.tags) or '(none)'}")
     return 0

@@ -336,6 +336,8 @@ class RunRecord:
     # ------------------------------------------------------------------------- changes
     def add_tag(self, tag: str) -> None:
         """Add `tag` to ``omniboard.tags`` (where Omniboard keeps tags)."""
+        if not isinstance(tag, str) or not tag.strip():
+            raise UserInputError(f"A tag is a non-empty text, not {tag!r}.")
         tags = self.tags
         if tag not in tags:
             tags.append(tag)

@@ -72,6 +72,42 @@ def test_ls_json_and_csv(home):
     assert [r["id"] for r in rows] == ["1", "2", "3", "4"] and rows[1]["config.num_leaves"] == "40"
 
 
+def test_ls_columns_take_any_filter_field(own_home):
+    """--columns names row columns or filter fields (tags, a metric's min); the table, tags
+    included, has exactly the columns asked for, whatever the terminal's width."""
+    expt("tag", "runs/3", "best", cwd=own_home)
+    proc = expt("ls", "runs", "status=COMPLETED", "--columns",
+                "id,tags,metrics.valid.l2,metrics.valid.l2.min,metrics.valid.l2.max,host.hostname",
+                cwd=own_home, columns=40)
+    assert proc.returncode == 0, proc.stderr
+    rows = table_rows(proc.stdout)
+    assert rows[0] == ["id", "tags", "valid.l2", "valid.l2.min", "valid.l2.max", "host.hostname"]
+    assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
+    assert rows[1][1:4] == ["3760", "3760", "5000"]  # run 1 has no tags: an empty cell
+    assert rows[3][:5] == ["3", "best", "2480", "2480", "5000"]
+    data = json.loads(expt("ls", "runs", "--json", cwd=own_home).stdout)
+    assert [d["tags"] for d in data] == [[], [], ["best"], []]
+
+
+def test_ls_table_is_whole_when_piped(home):
+    """Piped into a file or another program (no terminal, no $COLUMNS), nothing is cut."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    proc = subprocess.run([EXPT, "ls", "runs"], cwd=home, capture_output=True, text=True,
+                          timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "more columns" not in proc.stdout and "…" not in proc.stdout
+    assert "result" in proc.stdout.splitlines()[0].split()
+
+
+def test_ls_csv_keeps_full_precision(home):
+    """CSV numbers are the stored values in full (the table rounds, CSV must not)."""
+    data = json.loads(expt("ls", "runs", "--json", cwd=home).stdout)
+    rows = list(csv.DictReader(io.StringIO(expt("ls", "runs", "--csv", cwd=home).stdout)))
+    assert [float(r["duration"]) for r in rows] == [d["duration"] for d in data]
+    assert rows[2]["result"] == "3.1500000000000004"  # 63 * 0.05; the table shows 3.15
+    assert [float(r["result"]) for r in rows[:3]] == [d["result"] for d in data[:3]]
+
+
 def test_ls_fits_a_narrow_terminal(home):
     """In a 60-column terminal no line is wider; the hidden columns are named."""
     proc = expt("ls", "runs", cwd=home, columns=60)
@@ -92,13 +128,44 @@ def test_ls_fits_a_narrow_terminal(home):
     (["show", "mongodb://localhost/db"], "needs '#ID'"),
     (["artifacts", "runs/2", "../../etc/passwd"], "Refusing artifact name '../../etc/passwd'"),
     (["artifacts", "runs/2", "modle.txt"], "Did you mean 'model.txt'"),
+    (["ls", "runs", "--sort", "config.num_leafs"],
+     "No run here has the sort field 'config.num_leafs'. Did you mean 'config.num_leaves'"),
+    (["ls", "runs", "--sort", "metrics.valid.l2"], "Did you mean 'metrics.valid.l2.last'"),
+    (["ls", "runs", "--columns", "id,tag"], "Unknown column 'tag'. Did you mean 'tags'"),
+    (["ls", "runs", "--columns", "id,metrics.valid.l3"], "Did you mean 'metrics.valid.l2'"),
+    (["ls", "runs", "metrics.valid.l2.mean<3"], "Did you mean 'metrics.valid.l2.last'"),
+    (["ls", "runs", "config.num_leaves>=abc"], "quote it to compare text"),
+    (["ls", "runs", "num_leaves>=40"], "Did you mean 'config.num_leaves'"),
+    (["ls", "runs/1"], "is the folder of one run (run runs/1); its store, which lists the runs, "
+                       "is 'runs'"),
+    (["ls", "mongodb://127.0.0.1:99999/db"], "Port must be an integer between 0 and 65535"),
+    (["show", "mongodb://localhost/db#1#2"], "more than one '#'. Did you mean "
+                                             "'mongodb://localhost/db#1' or "
+                                             "'mongodb://localhost/db#2'"),
+    (["show", "mongodb://localhost/db/3"], "Did you mean 'mongodb://localhost/db#3'"),
+    (["compare", "runs/1", "runs/2", "--plot", "no/such/folder/c.png"],
+     "Cannot write the plot to no/such/folder/c.png: folder"),
+    (["compare", "runs/1", "runs/2", "--plot", "c.pgn"], "unknown image type '.pgn'"),
+    (["tag", "runs/1", " "], "A tag is a non-empty text"),
+    (["tag", "runs/1", "nosuch", "--remove"], "runs/1 has no tag 'nosuch'"),
 ])
 def test_user_mistakes_exit_2_with_one_message(home, args, message):
-    """Bad filters, run references, columns and names: exit 2, a message, no traceback."""
+    """Bad filters, sort keys, columns, run references and names: exit 2 before any output,
+    one message, no traceback."""
     proc = expt(*args, cwd=home)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"expt {args[0]}: ")
+    assert proc.stdout == ""
+
+
+def test_unreachable_mongodb_is_one_line(home):
+    """A MongoDB that does not answer: the reason in one line, not the driver's topology dump."""
+    proc = expt("ls", "mongodb://127.0.0.1:1/db?serverSelectionTimeoutMS=300", cwd=home)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr == ("expt ls: Cannot reach MongoDB at mongodb://127.0.0.1:1/db?"
+                           "serverSelectionTimeoutMS=300: 127.0.0.1:1: [Errno 111] Connection "
+                           "refused. Is the server running?\n")
 
 
 def test_show(home):
@@ -167,6 +234,21 @@ def test_artifacts_list_and_download(home, tmp_path):
     assert proc.returncode == 0 and (tmp_path / "m.txt").read_text() == "model of 40"
 
 
+def test_artifacts_download_into_new_folders(home, tmp_path):
+    """-o new/folder/ makes the folder and keeps the name; -o DIR without NAME takes every
+    artifact. No partial files are left behind."""
+    proc = expt("artifacts", "runs/2", "model.txt", "-o", f"{tmp_path}/new/folder/", cwd=home)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "new" / "folder" / "model.txt").read_text() == "model of 40"
+    proc = expt("artifacts", "runs/2", "-o", str(tmp_path / "all"), cwd=home)
+    assert proc.returncode == 0, proc.stderr
+    assert os.listdir(tmp_path / "all") == ["model.txt"]
+    assert (tmp_path / "all" / "model.txt").read_text() == "model of 40"
+    assert proc.stdout == f"Saved model.txt to {tmp_path / 'all' / 'model.txt'}\n"
+    proc = expt("artifacts", "runs/3", "-o", str(tmp_path / "none"), cwd=home)
+    assert proc.stdout == "runs/3 has no artifacts.\n" and not (tmp_path / "none").exists()
+
+
 def test_logs(home):
     """logs prints the captured output."""
     assert expt("logs", "runs/1", cwd=home).stdout == "".join(f"step {i}\n" for i in range(5))
@@ -201,6 +283,27 @@ def test_rm_asks_first(own_home):
     assert sorted(os.listdir(own_home / "runs")) == ["4", "_sources"]
 
 
+def test_rm_refuses_a_running_run_without_force(tmp_path):
+    """A run whose process is alive is not deleted (it would go on writing); --force does."""
+    script = write_experiment(tmp_path)
+    proc = subprocess.Popen([sys.executable, str(script), "-F", "runs", "-b", "0.1", "with",
+                             "n=600", "sleep=0.1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "runs" / "1" / "cout.txt").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        refused = expt("rm", "runs/1", "--yes", cwd=tmp_path)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr
+        assert "Not deleting runs/1 (RUNNING)" in refused.stderr and "--force" in refused.stderr
+        assert (tmp_path / "runs" / "1" / "run.json").exists()
+        forced = expt("rm", "runs/1", "--yes", "--force", cwd=tmp_path)
+        assert forced.returncode == 0 and not (tmp_path / "runs" / "1").exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_tag(own_home):
     """tag adds a tag to omniboard.tags and --remove removes it."""
     assert expt("tag", "runs/1", "best", cwd=own_home).stdout.strip() == "runs/1 tags: best"
@@ -224,3 +327,10 @@ def test_sync_is_dispatched_through_the_entry_point(home):
     proc = expt("sync", "--help", cwd=home)
     assert proc.returncode == 0 and proc.stdout.startswith("usage: expt sync")
     assert "sync" in expt("--help", cwd=home).stdout
+
+
+def test_sync_from_a_missing_journal_folder_is_an_error(home, tmp_path):
+    """A --journal folder that does not exist is a mistake (exit 2), not "nothing to upload"."""
+    proc = expt("sync", "--journal", str(tmp_path / "nosuch"), cwd=home)
+    assert proc.returncode == 2
+    assert proc.stderr == f"expt sync: no journal folder '{tmp_path / 'nosuch'}' (it does not exist).\n"
