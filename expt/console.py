@@ -106,8 +106,9 @@ def table(headers: list[str], rows: list[list[str]], width: int | None = None,
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers[:keep], widths)).rstrip()]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r[:keep], widths)).rstrip() for r in cut]
     if keep < len(headers):
-        lines.append(f"({len(headers) - keep} more columns: {', '.join(headers[keep:])}; "
-                     "widen the terminal or use --columns)")
+        hidden = len(headers) - keep
+        lines.append(f"({hidden} more column{'s' if hidden > 1 else ''}: "
+                     f"{', '.join(headers[keep:])}; widen the terminal or use --columns)")
     return "\n".join(lines)
 
 
@@ -409,46 +410,60 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="expt", description="Read back stored experiment runs.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    p = sub.add_parser("ls", help="list runs", description="List the runs at LOCATION.")
+    p = sub.add_parser("ls", help="list runs", description=(
+        "List the runs at LOCATION (a run folder or MongoDB URL) that match FILTER, e.g. "
+        "expt ls runs status=COMPLETED and config.lr<0.1 --sort=-metrics.valid.l2.last"))
     p.add_argument("location", help="run folder or MongoDB URL")
     p.add_argument("filter", nargs="*", help="e.g. status=COMPLETED and config.lr<0.1")
     p.add_argument("--sort", action="append", 
                    help="field to sort by, repeatable; --sort=-field sorts descending")
     p.add_argument("--columns", help="comma-separated columns, e.g. id,status,config.lr")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=int, metavar="N", help="at most N runs (after sorting)")
     fmt_group = p.add_mutually_exclusive_group()
     fmt_group.add_argument("--json", action="store_true", help="JSON, every column")
     fmt_group.add_argument("--csv", action="store_true", help="CSV, every column")
     p.set_defaults(func=cmd_ls)
-    p = sub.add_parser("show", help="one run in detail", description="Show one run.")
+    p = sub.add_parser("show", help="one run in detail", description=(
+        "Show one run: status, times, host, git commit, config (* = set on the command line), "
+        "metrics with a trend, artifacts, and the traceback of a failed run."))
     p.add_argument("run", help="runs/3 or mongodb://host/db#3")
     p.set_defaults(func=cmd_show)
-    p = sub.add_parser("compare", help="config differences and final metrics of runs")
+    p = sub.add_parser("compare", help="config differences and final metrics of runs",
+                       description="Compare runs: the config entries that differ, final "
+                                   "metrics side by side, and optionally a chart of the curves.")
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("--all", action="store_true", help="show config entries equal in all runs")
     p.add_argument("--plot", metavar="FILE.png", help="draw metric curves of all runs")
     p.add_argument("--metric", action="append",
                    help="metric to show and plot, repeatable (default: all)")
     p.set_defaults(func=cmd_compare)
-    p = sub.add_parser("artifacts", help="list or download a run's artifacts")
+    p = sub.add_parser("artifacts", help="list or download a run's artifacts",
+                       description="List a run's artifacts, or download NAME (or all of them "
+                                   "with -o FOLDER).")
     p.add_argument("run")
     p.add_argument("name", nargs="?")
     p.add_argument("-o", "--output", metavar="PATH",
                    help="file or folder to save NAME to; without NAME, the folder that receives "
                         "every artifact")
     p.set_defaults(func=cmd_artifacts)
-    p = sub.add_parser("logs", help="a run's captured output")
+    p = sub.add_parser("logs", help="a run's captured output",
+                       description="Print a run's captured output; --follow keeps printing "
+                                   "until the run ends.")
     p.add_argument("run")
     p.add_argument("--follow", "-f", action="store_true", help="keep printing while it runs")
     p.add_argument("--interval", type=float, default=0.5, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_logs)
-    p = sub.add_parser("rm", help="delete runs (asks first)")
+    p = sub.add_parser("rm", help="delete runs (asks first)",
+                       description="Delete runs with their metrics, output and artifacts, "
+                                   "after asking. Running runs are kept unless --force.")
     p.add_argument("runs", nargs="+", metavar="RUN")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
     p.add_argument("--force", action="store_true",
                    help="also delete runs that are still running or queued")
     p.set_defaults(func=cmd_rm)
-    p = sub.add_parser("tag", help="add a tag (Omniboard's tags)")
+    p = sub.add_parser("tag", help="add a tag (Omniboard's tags)",
+                       description="Add TAG to a run, or remove it with --remove; stored "
+                                   "where Omniboard keeps tags.")
     p.add_argument("run")
     p.add_argument("tag")
     p.add_argument("--remove", action="store_true", help="remove the tag instead")
