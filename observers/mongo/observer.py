@@ -18,8 +18,9 @@ Behaviour when the database is slow or away:
   back; the training thread never waits on the database;
 - while the server stays away longer than ``spill_after`` seconds, queued records are also
   appended to the journal as they come, so a killed process leaves them on disk;
-- ``join`` waits up to ``join_timeout`` seconds (only ``connect_timeout`` more while the server
-  is unreachable); what is still unwritten is kept in the journal folder (``journal_dir``,
+- ``join`` waits up to ``join_timeout`` seconds; while the server is unreachable, only until
+  it has been so for ``connect_timeout`` + 1 s, counted from the first failed attempt (a server
+  away since the start is not waited for again); what is still unwritten is kept in the journal folder (``journal_dir``,
   default ``$EXPT_JOURNAL_DIR`` or ``~/.expt/journal``) and ``expt sync`` uploads it later.
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -129,6 +131,8 @@ class MongoObserver(RunObserver):
         if _id is not None:
             doc["_id"] = _id
         first_ops: list[list] = []
+        offline_since = None
+        tried_at = time.monotonic()
         try:
             self.run_id = insert_run(self.db[self.names.runs], self.db[self.names.counters],
                                      doc, run_uuid, check_existing=False)
@@ -142,6 +146,7 @@ class MongoObserver(RunObserver):
                     f"or failed ({type(exc).__name__}: {redact(str(exc))[:200]}) and the "
                     "MongoObserver is strict: the run is not started.") from exc
             self._tell_offline(exc)
+            offline_since = tried_at
             doc.setdefault("_id", ops_mod.RUN_ID)
             first_ops.append(["run", doc])
         rid = self.run_id if self.run_id is not None else ops_mod.RUN_ID
@@ -164,7 +169,8 @@ class MongoObserver(RunObserver):
                               [self.names.runs, {"_id": rid}, f"experiment.sources.{i}.1"]])
         self._writer = Writer(self.db, self.names, run_uuid=run_uuid, run_id=self.run_id,
                               retry_max=self.retry_max, on_state=self._on_state,
-                              spill=self._spill, spill_after=self.spill_after)
+                              spill=self._spill, spill_after=self.spill_after,
+                              offline_since=offline_since)
         self._writer.submit(first_ops)
         return self.run_id
 

@@ -63,15 +63,17 @@ class Writer:
                  retry_max: float = 5.0, on_state: Callable[[str, BaseException | None], None]
                  = lambda state, exc: None,
                  spill: Callable[[list[list], Any], None] | None = None,
-                 spill_after: float = 2.0):
+                 spill_after: float = 2.0, offline_since: float | None = None):
         self.db, self.names, self.run_uuid = db, names, run_uuid
         self.run_id = run_id                  # None until a queued "run" op allocates it
         self.bind_ids = run_id is None        # ops hold ops.RUN_ID placeholders
         self.retry_max = retry_max
         self.on_state = on_state  # ("offline"|"online"|"dropped"|"caught_up", error)
-        self.offline = False
+        # offline_since: the time.monotonic() the server was found unreachable before the
+        # writer started (its first write timed out in the observer's started_event)
+        self.offline = offline_since is not None
         self.spill, self.spill_after = spill, spill_after
-        self._offline_since = 0.0
+        self._offline_since = offline_since or 0.0
         self._journaled = 0                   # ops (by sequence number) already spilled
         self.applied = 0
         self.dropped: list[tuple[list, BaseException]] = []
@@ -216,25 +218,24 @@ class Writer:
             self.run_id = new_id
 
     def close(self, timeout: float, offline_grace: float) -> list[list]:
-        """Wait until the queue is empty (at most `timeout` s, or `offline_grace` s while the
-        server is unreachable); stop the thread and return the ops not applied, in order."""
+        """Wait until the queue is empty (at most `timeout` s; while the server is unreachable,
+        only until it has been so for `offline_grace` s: a server away all run long is not
+        waited for again); stop the thread and return the ops not applied, in order."""
         with self._cv:
             self._closing = True
             self._cv.notify_all()
         deadline = time.monotonic() + timeout
-        offline_since = None
         while self._thread.is_alive() and time.monotonic() < deadline:
-            if self.offline:
-                offline_since = offline_since or time.monotonic()
-                if time.monotonic() - offline_since > offline_grace:
-                    break
-            else:
-                offline_since = None
+            if self.offline and time.monotonic() - self._offline_since > offline_grace:
+                break
             self._thread.join(0.05)
         with self._cv:
             self._abort = True
             self._cv.notify_all()
-        self._thread.join()  # at most one op attempt (bounded by the client's timeouts)
+        # Online: wait for the op being written (bounded by the client's timeouts). Offline,
+        # that attempt can only time out: its op goes to the journal with the rest (ops are
+        # idempotent) and the process does not wait for it.
+        self._thread.join(0.2 if self.offline else None)
         with self._cv:
             left = list(self._queue)
             self._queue.clear()

@@ -133,6 +133,21 @@ def test_offline_run_then_sync(mongo_server, mongo_client, tmp_path, capfd):
     assert db.runs.count_documents({}) == 1 and db.metrics.count_documents({}) == 1
 
 
+def test_a_server_away_since_the_start_is_not_waited_for_again_at_the_end(tmp_path, capfd):
+    """The start already waited connect_timeout for the server: join grants it only the rest
+    of the grace (connect_timeout + 1 s counted from that start), not a new wait plus a
+    timed-out attempt (which took 3-4 connect timeouts, ~10 s with the default 3 s)."""
+    obs = MongoObserver(f"mongodb://127.0.0.1:{free_port()}/away", connect_timeout=1.0,
+                        journal_dir=str(tmp_path / "journal"))
+    t = time.monotonic()
+    start(obs, str(tmp_path))
+    assert obs._writer.offline  # known from the start, before its own first attempt
+    obs.completed_event(stop_time=now(), result=1)
+    obs.join()
+    assert time.monotonic() - t < 2.0 + 1.0  # the grace is 2.0 s; 1 s of slack for the machine
+    assert "kept in" in capfd.readouterr().err
+
+
 @pytest.mark.parametrize("applied", [0, 3, 9])
 def test_sync_after_partial_upload_stores_everything_once(mongo_server, mongo_client, tmp_path,
                                                           capfd, applied, mongo_db_name):
