@@ -98,6 +98,14 @@ def test_missing_database_is_a_clear_error(store_url):
         open_store(f"{base}/{db[:-1]}x")
 
 
+def test_default_database_without_runs_lists_the_databases(store_url):
+    """host:port names no database, so 'sacred' (Sacred's default) is opened; when it does not
+    exist, the error lists the databases that do."""
+    host_port, _, db = store_url.split("//")[1].partition("/")
+    with pytest.raises(StoreNotFoundError, match=f"No database 'sacred'.*Its databases: .*{db}"):
+        open_store(host_port)
+
+
 def test_unreachable_server_is_a_clear_error():
     """A server that does not answer is a StoreNotFoundError naming the URL, credentials hidden."""
     url = f"mongodb://user:secret@127.0.0.1:{free_port()}/db?serverSelectionTimeoutMS=300"

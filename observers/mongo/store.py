@@ -82,9 +82,14 @@ class MongoStore(Store):
                                      f"{connection_failure(e)}. Is the server running?") from None
         if existing is not None and target.db_name not in existing:
             self.close()
-            close = suggest(target.db_name, [d for d in existing
-                                             if d not in ("admin", "config", "local")])
-            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            user_dbs = [d for d in existing if d not in ("admin", "config", "local")]
+            close = suggest(target.db_name, user_dbs)
+            if close:
+                hint = f" Did you mean {' or '.join(repr(c) for c in close)}?"
+            elif user_dbs:  # e.g. the default 'sacred' when the URL named no database
+                hint = f" Its databases: {', '.join(sorted(user_dbs)[:20])}."
+            else:
+                hint = ""
             raise StoreNotFoundError(f"No database {target.db_name!r} at {self.url}: it holds "
                                      f"no runs.{hint}")
         self._runs = self.db[self.names.runs]

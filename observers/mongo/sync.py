@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from typing import Any, Sequence
@@ -89,9 +90,17 @@ def sync_one(journal: RunJournal, *, url: str | None = None, db_name: str | None
     return run_id
 
 
+def _help_text() -> str:
+    """The module docstring's summary and description, without reST markup or references
+    to modules."""
+    summary, _usage, details, *_ = __doc__.split("\n\n")
+    text = f"{summary}\n\n{details}".replace("``", "")
+    return re.sub(r" \(see :mod:`[^`]+`\)", "", text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``expt sync``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="expt sync", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="expt sync", description=_help_text())
     parser.add_argument("--journal", default=None,
                         help=f"journal folder (default: $EXPT_JOURNAL_DIR or {default_root()})")
     parser.add_argument("-m", "--mongo_db", dest="url", default=None,
