@@ -161,6 +161,9 @@ class Metrics(Mapping):
     def __len__(self) -> int:
         return len(self._names)
 
+    def __repr__(self) -> str:
+        return f"<Metrics of {self._record.ref}: {', '.join(self._names) or 'none'}>"
+
 
 class Artifacts:
     """A run's artifacts: ``names()``, ``open(name)`` (binary file), ``download(name, path)``."""
@@ -176,6 +179,9 @@ class Artifacts:
 
     def __len__(self) -> int:
         return len(self.names())
+
+    def __repr__(self) -> str:
+        return f"<Artifacts of {self._record.ref}: {', '.join(self.names()) or 'none'}>"
 
     def open(self, name: str) -> IO[bytes]:
         """The stored artifact as a binary file object (close it, or use ``with``)."""

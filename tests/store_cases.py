@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from expt.errors import UserInputError
 from expt.store import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, PROBABLY_DEAD, NotInRunError,
                         RunNotFoundError, StoreNotFoundError, open_store)
 from store_fixtures import write_experiment
@@ -87,6 +88,8 @@ def test_metrics_as_numpy_arrays(store):
     """run.metrics[name] gives steps, values and timestamps as numpy arrays."""
     run = store.get(2)
     assert sorted(run.metrics) == ["train.loss", "valid.l2"]
+    assert repr(run.artifacts) == f"<Artifacts of {run.ref}: model.txt>"
+    assert repr(run.metrics).startswith(f"<Metrics of {run.ref}: ")
     series = run.metrics["valid.l2"]
     assert series.steps.tolist() == [0, 1, 2, 3, 4]
     assert series.values.tolist() == [5000.0 - 400 * i for i in range(5)]
@@ -113,6 +116,15 @@ def test_order_by_and_limit(store):
     assert [r.id for r in store.runs("status=COMPLETED", limit=2)] == [1, 2]
 
 
+def test_order_by_a_field_no_run_has_names_the_nearest(store):
+    """A misspelt or malformed sort field is an error naming what was meant, not an ignored key."""
+    with pytest.raises(UserInputError, match="sort field 'config.num_leafs'. Did you mean "
+                                             "'config.num_leaves'"):
+        store.runs(order_by="-config.num_leafs")
+    with pytest.raises(UserInputError, match="Did you mean 'metrics.valid.l2.last'"):
+        store.runs(order_by="metrics.valid.l2")
+
+
 def test_artifacts_list_open_download(store, tmp_path):
     """Artifacts are listed, opened as binary files and downloaded."""
     arts = store.get(2).artifacts
@@ -129,7 +141,7 @@ def test_to_frame(store):
     """to_frame: one row per run with id, status, flattened config, last metric values, result."""
     frame = store.runs().to_frame()
     assert frame.shape[0] == 4
-    for column in ("id", "experiment", "status", "start_time", "stop_time", "duration",
+    for column in ("id", "experiment", "status", "start_time", "stop_time", "duration", "tags",
                    "config.num_leaves", "config.lr", "metrics.valid.l2", "metrics.train.loss",
                    "result"):
         assert column in frame.columns
