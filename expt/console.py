@@ -326,9 +326,10 @@ def cmd_artifacts(args: argparse.Namespace) -> int:
             print(name)
         return 0
     if args.name is None:  # -o FOLDER alone: every artifact, keeping sub-folders
-        if not run.artifacts.names():
+        names = run.artifacts.names()
+        if not names:
             print(f"{run.ref} has no artifacts.")
-        for name in run.artifacts.names():
+        for name in names:
             dest = run.artifacts.download(name, os.path.join(args.output, name))
             print(f"Saved {name} to {dest}")
         return 0

@@ -254,16 +254,22 @@ def test_logs(home):
     assert expt("logs", "runs/1", cwd=home).stdout == "".join(f"step {i}\n" for i in range(5))
 
 
+def start_live_run(folder: Path, steps: int) -> subprocess.Popen:
+    """Start run runs/1 in `folder` (a step each 0.1 s) and return once it has started."""
+    script = write_experiment(folder)
+    proc = subprocess.Popen([sys.executable, str(script), "-F", "runs", "-b", "0.1", "with",
+                             f"n={steps}", "sleep=0.1"], cwd=folder, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (folder / "runs" / "1" / "cout.txt").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return proc
+
+
 def test_logs_follow_a_live_run(tmp_path):
     """logs --follow prints output as a live run writes it and stops when the run ends."""
-    script = write_experiment(tmp_path)
-    proc = subprocess.Popen([sys.executable, str(script), "-F", "runs", "-b", "0.1", "with",
-                             "n=20", "sleep=0.1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = start_live_run(tmp_path, 20)
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "runs" / "1" / "cout.txt").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
         follow = expt("logs", "runs/1", "--follow", cwd=tmp_path)
         assert proc.poll() is not None or proc.wait(5) == 0  # follow ended with the run
     finally:
@@ -285,14 +291,8 @@ def test_rm_asks_first(own_home):
 
 def test_rm_refuses_a_running_run_without_force(tmp_path):
     """A run whose process is alive is not deleted (it would go on writing); --force does."""
-    script = write_experiment(tmp_path)
-    proc = subprocess.Popen([sys.executable, str(script), "-F", "runs", "-b", "0.1", "with",
-                             "n=600", "sleep=0.1"], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = start_live_run(tmp_path, 600)
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "runs" / "1" / "cout.txt").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
         refused = expt("rm", "runs/1", "--yes", cwd=tmp_path)
         assert refused.returncode == 2 and "Traceback" not in refused.stderr
         assert "Not deleting runs/1 (RUNNING)" in refused.stderr and "--force" in refused.stderr

@@ -48,10 +48,10 @@ class FolderStore(Store):
             raise StoreNotFoundError(f"No run folder {location.target!r}: it does not exist or "
                                      f"is not a folder.{hint}")
         if os.path.isfile(os.path.join(self.root, "run.json")):
-            parent = os.path.dirname(location.target.rstrip("/\\")) or "."
             ref = location.target.rstrip("/\\")
             raise StoreNotFoundError(f"{location.target!r} is the folder of one run (run "
-                                     f"{ref}); its store, which lists the runs, is {parent!r}.")
+                                     f"{ref}); its store, which lists the runs, is "
+                                     f"{os.path.dirname(ref) or '.'!r}.")
         self._metrics_cache: tuple[RunId, dict] | None = None
 
     def __repr__(self) -> str:

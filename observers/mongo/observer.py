@@ -20,8 +20,9 @@ Behaviour when the database is slow or away:
   appended to the journal as they come, so a killed process leaves them on disk;
 - ``join`` waits up to ``join_timeout`` seconds; while the server is unreachable, only until
   it has been so for ``connect_timeout`` + 1 s, counted from the first failed attempt (a server
-  away since the start is not waited for again); what is still unwritten is kept in the journal folder (``journal_dir``,
-  default ``$EXPT_JOURNAL_DIR`` or ``~/.expt/journal``) and ``expt sync`` uploads it later.
+  away since the start is not waited for again); what is still unwritten is kept in the
+  journal folder (``journal_dir``, default ``$EXPT_JOURNAL_DIR`` or ``~/.expt/journal``) and
+  ``expt sync`` uploads it later.
 """
 from __future__ import annotations
 

@@ -83,15 +83,16 @@ class MongoStore(Store):
         if existing is not None and target.db_name not in existing:
             self.close()
             user_dbs = [d for d in existing if d not in ("admin", "config", "local")]
-            close = suggest(target.db_name, user_dbs)
+            close = suggest(target.db_name, user_dbs) if target.db_given else []
             if close:
                 hint = f" Did you mean {' or '.join(repr(c) for c in close)}?"
-            elif user_dbs:  # e.g. the default 'sacred' when the URL named no database
+            elif user_dbs:  # a name far from all, or the default 'sacred' of host:port
                 hint = f" Its databases: {', '.join(sorted(user_dbs)[:20])}."
             else:
                 hint = ""
-            raise StoreNotFoundError(f"No database {target.db_name!r} at {self.url}: it holds "
-                                     f"no runs.{hint}")
+            default = "" if target.db_given else " (the default when the URL names none)"
+            raise StoreNotFoundError(f"No database {target.db_name!r}{default} at {self.url}: "
+                                     f"it holds no runs.{hint}")
         self._runs = self.db[self.names.runs]
         self._metrics = self.db[self.names.metrics]
         self._chunks = self.db[self.names.metric_chunks]
