@@ -28,9 +28,9 @@ from typing import Any, Sequence
 
 from . import dotted
 from .errors import ExptError, UserInputError, did_you_mean, suggest
-from .filters import MISSING, check_field_name
+from .filters import MISSING
 from .observer_options import entry_points
-from .store import RunRecord, open_store, record_fields, records_by_ref
+from .store import RunRecord, check_fields, open_store, records_by_ref
 
 COMMANDS_GROUP = "expt.commands"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -135,7 +135,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         columns = [c.strip() for c in args.columns.split(",") if c.strip()]
         rows = [{c: column_value(record, row, c) for c in columns}
                 for record, row in zip(records, rows)]
-        check_columns(columns, records)
+        check_fields(columns, records, "column")
     else:
         columns = list(dict.fromkeys(k for row in rows for k in row))
     if args.json:
@@ -172,26 +172,6 @@ def column_value(record: RunRecord, row: dict, column: str) -> Any:
         return row[column]
     value = record.lookup(column)
     return None if value is MISSING else value
-
-
-def check_columns(columns: list[str], records: list[RunRecord]) -> None:
-    """UserInputError for a column that is not a field or that no listed run has, naming the
-    nearest columns."""
-    names = set().union(*(r.row() for r in records[:200]), *map(record_fields, records[:200]))
-    for column in columns:
-        if column in names:
-            continue
-        close = suggest(column, names)
-        try:
-            check_field_name(column, "column")
-        except UserInputError:
-            if not close:  # say how such a name is written
-                raise
-        else:
-            if not records or any(r.lookup(column) is not MISSING for r in records):
-                continue
-        reason = "" if close else ": no run here has it"
-        raise UserInputError(f"Unknown column '{column}'{reason}.{did_you_mean(close)}")
 
 
 # ----------------------------------------------------------------------------------- show

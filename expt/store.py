@@ -163,6 +163,27 @@ def record_fields(record: RunRecord) -> set[str]:
     return fields
 
 
+def check_fields(fields: Sequence[str], records: Sequence[RunRecord], what: str) -> None:
+    """UserInputError for a field (a sort key, a table column) that is not written as a field
+    or that no record has (a likely typo), naming the nearest fields the records have."""
+    sample = records[:200]
+    names = set().union(*(r.row() for r in sample), *map(record_fields, sample))
+    for field in fields:
+        if field in names:
+            continue
+        close = suggest(field, names)
+        try:
+            check_field_name(field, what)
+        except UserInputError:
+            if not close:  # say how such a name is written
+                raise
+        else:
+            if not records or any(r.lookup(field) is not MISSING for r in records):
+                continue
+        reason = "" if close else ": no run here has it"
+        raise UserInputError(f"Unknown {what} '{field}'{reason}.{did_you_mean(close)}")
+
+
 def order_keys(order_by: str | Sequence[str] | None) -> list[str]:
     """`order_by` as a list of keys (``field`` or ``-field``); UserInputError for a key that
     is not a field name (``metrics.loss`` without ``.last``, an unknown field)."""
@@ -177,13 +198,10 @@ def sort_records(records: list, order_by: str | Sequence[str] | None, limit: int
     """`records` sorted by the fields in `order_by` (``-field``: descending), missing last.
     A field no record has is a UserInputError naming the nearest fields (a likely typo)."""
     keys = order_keys(order_by)
+    check_fields([key.lstrip("-+") for key in keys], records, "sort field")
     for key in reversed(keys):  # stable sorts, last key first
         field = key.lstrip("-+")
         pairs = [(r.lookup(field), r) for r in records]
-        if pairs and all(value is MISSING for value, _ in pairs):
-            known = set().union(*(record_fields(r) for r in records[:200]))
-            raise UserInputError(f"No run here has the sort field '{field}'."
-                                 f"{did_you_mean(suggest(field, known))}")
         present = [p for p in pairs if p[0] not in (MISSING, None)]
         present.sort(key=lambda p: sort_key(p[0]), reverse=key.startswith("-"))
         records = [r for _, r in present] + [r for v, r in pairs if v in (MISSING, None)]

@@ -129,7 +129,7 @@ def test_ls_fits_a_narrow_terminal(home):
     (["artifacts", "runs/2", "../../etc/passwd"], "Refusing artifact name '../../etc/passwd'"),
     (["artifacts", "runs/2", "modle.txt"], "Did you mean 'model.txt'"),
     (["ls", "runs", "--sort", "config.num_leafs"],
-     "No run here has the sort field 'config.num_leafs'. Did you mean 'config.num_leaves'"),
+     "Unknown sort field 'config.num_leafs'. Did you mean 'config.num_leaves'"),
     (["ls", "runs", "--sort", "metrics.valid.l2"], "Did you mean 'metrics.valid.l2.last'"),
     (["ls", "runs", "--columns", "id,tag"], "Unknown column 'tag'. Did you mean 'tags'"),
     (["ls", "runs", "--columns", "id,metrics.valid.l3"], "Did you mean 'metrics.valid.l2'"),
