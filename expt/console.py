@@ -19,6 +19,7 @@ import argparse
 import csv
 import importlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -60,6 +61,11 @@ def plain(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return fmt(value)
+
+
+def json_value(value: Any) -> Any:
+    """NaN and infinities as null: strict JSON readers (jq, JavaScript) refuse them."""
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def fmt_duration(seconds: float | None) -> str:
@@ -139,8 +145,8 @@ def cmd_ls(args: argparse.Namespace) -> int:
     else:
         columns = list(dict.fromkeys(k for row in rows for k in row))
     if args.json:
-        json.dump([{c: row.get(c) for c in columns} for row in rows], sys.stdout, default=fmt,
-                  indent=1)
+        json.dump([{c: json_value(row.get(c)) for c in columns} for row in rows], sys.stdout,
+                  default=plain, indent=1)
         print()
     elif args.csv:
         writer = csv.writer(sys.stdout)

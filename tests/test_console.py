@@ -6,9 +6,12 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+
+from expt import open_store
 
 sys.path.insert(0, os.path.dirname(__file__))
 from store_fixtures import make_runs, run_experiment, write_experiment  # noqa: E402
@@ -67,9 +70,30 @@ def test_ls_json_and_csv(home):
     data = json.loads(expt("ls", "runs", "metrics.valid.l2.last<3000", "--json", cwd=home).stdout)
     assert [d["id"] for d in data] == [3]
     assert data[0]["config.num_leaves"] == 63 and data[0]["metrics.valid.l2"] == 2480.0
-    assert data[0]["status"] == "COMPLETED" and data[0]["start_time"].startswith("20")
+    assert data[0]["status"] == "COMPLETED"
     rows = list(csv.DictReader(io.StringIO(expt("ls", "runs", "--csv", cwd=home).stdout)))
     assert [r["id"] for r in rows] == ["1", "2", "3", "4"] and rows[1]["config.num_leaves"] == "40"
+    # times in full ISO 8601 in both, as the store has them
+    assert data[0]["start_time"] == rows[2]["start_time"]
+    stored = open_store(home / "runs").get(3).start_time
+    assert datetime.fromisoformat(data[0]["start_time"]) == stored
+
+
+def test_ls_json_is_strict_json(tmp_path):
+    """A diverged run's NaN metric and result are null in --json (NaN is not JSON: jq and
+    JavaScript refuse it)."""
+    (tmp_path / "nan.py").write_text(
+        "from expt import Experiment\nex = Experiment('nan')\n"
+        "@ex.automain\ndef main(_run):\n"
+        "    _run.log_scalar('loss', float('nan'))\n    return float('inf')\n")
+    subprocess.run([sys.executable, "nan.py", "-F", "runs"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=60)
+
+    def refuse(name: str):
+        raise ValueError(f"{name} in --json output")
+    out = expt("ls", "runs", "--json", cwd=tmp_path).stdout
+    [row] = json.loads(out, parse_constant=refuse)
+    assert row["metrics.loss"] is None and row["result"] is None
 
 
 def test_ls_columns_take_any_filter_field(own_home):
@@ -166,6 +190,16 @@ def test_unreachable_mongodb_is_one_line(home):
     assert proc.stderr == ("expt ls: Cannot reach MongoDB at mongodb://127.0.0.1:1/db?"
                            "serverSelectionTimeoutMS=300: 127.0.0.1:1: [Errno 111] Connection "
                            "refused. Is the server running?\n")
+
+
+def test_refused_mongodb_login_is_one_line(home, mongo_server):
+    """Wrong credentials: exit 2 and one line, the password not shown."""
+    url = mongo_server.url.replace("mongodb://", "mongodb://nobody:wrongpw@") + "/db"
+    proc = expt("ls", url, cwd=home)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("expt ls: MongoDB at mongodb://***@")
+    assert proc.stderr.endswith("refused the login: check the user name, password and "
+                                "authSource.\n")
 
 
 def test_show(home):

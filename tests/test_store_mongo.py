@@ -123,6 +123,15 @@ def test_unreachable_server_is_a_clear_error():
 
 
 
+def test_refused_login_is_a_clear_error(store_url):
+    """A user name or password the server refuses: one message naming the URL, password
+    hidden, instead of the driver's error after its timeout."""
+    url = store_url.replace("mongodb://", "mongodb://nobody:wrongpw@")
+    with pytest.raises(StoreNotFoundError, match="refused the login") as info:
+        open_store(url)
+    assert "wrongpw" not in str(info.value) and "mongodb://***@" in str(info.value)
+
+
 def copy_without_summaries(store_url: str, mongo_client, suffix: str, run_ids=None) -> str:
     """The URL of a copy of the store's database whose runs `run_ids` (all by default) have
     no ``metric_summaries``, as Sacred writes runs."""

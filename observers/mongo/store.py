@@ -30,6 +30,7 @@ from .read import read_metric, read_output
 from .url import MongoUrlError, parse_url, redact, uri_options
 
 CONNECT_TIMEOUT_MS = 5000
+AUTHENTICATION_FAILED = 18  # MongoDB's error code for a wrong user or password
 IN_LIMIT = 200  # longer id lists are matched in Python (SecantusDB scans $in lists linearly)
 SUMMARIES = "metric_summaries"  # {name, count, last, min, max} per metric, kept by the observer
 # what runs() fetches per run; the rest of a document (experiment, host, info, artifacts...,
@@ -74,8 +75,12 @@ class MongoStore(Store):
         self.db = client[target.db_name]
         try:
             existing = client.list_database_names()
-        except OperationFailure:  # a user without listDatabases rights: trust the name
-            existing = None
+        except OperationFailure as e:
+            if e.code == AUTHENTICATION_FAILED:
+                self.close()
+                raise StoreNotFoundError(f"MongoDB at {self.url} refused the login: check the "
+                                         "user name, password and authSource.") from None
+            existing = None  # a user without listDatabases rights: trust the name
         except PyMongoError as e:
             self.close()
             raise StoreNotFoundError(f"Cannot reach MongoDB at {self.url}: "
