@@ -252,6 +252,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(_indent(table(["metric"] + heads, [
             [n] + [fmt((r.metric_summary.get(n) or {}).get("last")) for r in runs]
             for n in names])))
+    print("Outcome:")
     print(_indent(table(["", *heads], [["status"] + [str(r.status) for r in runs],
                                        ["result"] + [fmt(r.result) for r in runs]])))
     if args.plot:
@@ -353,8 +354,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
         print(f"  {run.ref}  {run.experiment.get('name', '')}  {run.status}  "
               f"{fmt(run.start_time)}")
     if not args.yes:
-        what = "this run" if len(runs) == 1 else f"these {len(runs)} runs"
-        sys.stdout.write(f"Delete {what} with their metrics, output and artifacts? [y/N] ")
+        what = "this run with its" if len(runs) == 1 else f"these {len(runs)} runs with their"
+        sys.stdout.write(f"Delete {what} metrics, output and artifacts? [y/N] ")
         sys.stdout.flush()
         answer = sys.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):

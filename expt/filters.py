@@ -276,7 +276,9 @@ def _value(text: str, field: str, op: str, tok: tuple[str, str, int]) -> Any:
                                               "2026-11-01T10:30:00")
         return datetime.fromisoformat(value.replace(" ", "T"))
     if field == "status" and isinstance(value, str) and value.upper() not in STATUSES:
-        raise FilterError(text, raw, pos, "unknown status", suggest(value.upper(), STATUSES))
+        close = suggest(value.upper(), STATUSES)
+        raise FilterError(text, raw, pos, "unknown status" if close else
+                          f"unknown status (one of {', '.join(STATUSES)})", close)
     if field == "status" and isinstance(value, str):
         return value.upper()
     return value

@@ -227,6 +227,7 @@ def test_compare_hides_equal_entries_unless_all(home, tmp_path):
     rows = {r[0]: r[1:] for r in table_rows(out) if r}
     assert rows["num_leaves"] == ["31", "63"] and rows["lr"] == ["0.1", "0.05"]
     assert "n" not in rows and rows["valid.l2"] == ["3760", "2480"]
+    assert rows["status"] == ["COMPLETED", "COMPLETED"] and rows["result"] == ["3.1", "3.15"]
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows_all = {r[0]: r[1:] for r in table_rows(expt("compare", "runs/1", "runs/3", "--all",
                                                      cwd=home).stdout) if r}

@@ -75,6 +75,12 @@ def test_errors_name_the_token_and_suggest(text, token, suggestions):
     assert text[err.position:].startswith(token)
 
 
+
+def test_a_status_far_from_all_lists_them():
+    """A status with no near spelling: the error lists the statuses there are."""
+    with pytest.raises(FilterError, match=r"unknown status \(one of QUEUED, RUNNING, COMPLETED"):
+        parse_filter("status=DONE")
+
 @pytest.mark.parametrize("text", ["(status=FAILED", "config.a=", "config.a"])
 def test_incomplete_filters_say_what_was_expected(text):
     """A filter that stops early says what was expected at its end."""
