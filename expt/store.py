@@ -27,8 +27,8 @@ from .runref import FOLDER, Location, RunId, RunRef, parse_location, parse_runre
 
 ENTRY_POINT_GROUP = "expt.stores"
 __all__ = ["Store", "RunRecord", "RunList", "Series", "Metrics", "Artifacts", "open_store",
-           "get_run", "records_by_ref", "sort_records", "sort_key", "backends", "RunNotFoundError",
-           "NotInRunError", "StoreNotFoundError", "PROBABLY_DEAD", "DEAD_AFTER_BEATS",
+           "get_run", "records_by_ref", "sort_records", "check_limit", "sort_key", "backends",
+           "RunNotFoundError", "NotInRunError", "StoreNotFoundError", "PROBABLY_DEAD", "DEAD_AFTER_BEATS",
            "DEAD_SLACK_SECONDS", "DEFAULT_BEAT_INTERVAL", "ENTRY_POINT_GROUP", "LISTED_FIELDS",
            "as_datetime", "summarize", "utcnow"]
 
@@ -127,6 +127,7 @@ class Store:
         by `order_by` (field names; ``-field`` for descending; id by default), at most `limit`."""
         node = parse_filter(filter) if isinstance(filter, str) else filter
         order_by = order_keys(order_by)
+        check_limit(limit)
         seen: set[str] = set()
         matched = []
         compares = fields_of(node)
@@ -191,6 +192,12 @@ def order_keys(order_by: str | Sequence[str] | None) -> list[str]:
     for key in keys:
         check_field_name(key.lstrip("-+"), "sort field")
     return keys
+
+
+def check_limit(limit: int | None) -> None:
+    """UserInputError for a `limit` of runs that is not a whole number >= 0 (None: no limit)."""
+    if limit is not None and (type(limit) is not int or limit < 0):
+        raise UserInputError(f"The limit of runs must be a whole number >= 0, not {limit!r}.")
 
 
 def sort_records(records: list, order_by: str | Sequence[str] | None, limit: int | None

@@ -114,6 +114,14 @@ def test_order_by_and_limit(store):
     assert [r.id for r in store.runs(order_by=["status", "-id"], limit=2)] == [3, 2]
     assert [r.id for r in store.runs(order_by="metrics.valid.l2.last")] == [3, 2, 1, 4]
     assert [r.id for r in store.runs("status=COMPLETED", limit=2)] == [1, 2]
+    assert list(store.runs(limit=0)) == []
+
+
+@pytest.mark.parametrize("limit", [-1, 1.5, "2"])
+def test_a_limit_that_is_not_a_count_is_refused(store, limit):
+    """A negative or fractional limit is an error, not a list cut from its end."""
+    with pytest.raises(UserInputError, match=r"limit of runs must be a whole number >= 0"):
+        store.runs(limit=limit)
 
 
 def test_order_by_a_field_no_run_has_names_the_nearest(store):

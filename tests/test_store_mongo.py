@@ -25,8 +25,9 @@ from store_cases import (  # noqa: E402,F401  the cases every store passes
     FILTERS, test_artifacts_list_open_download, test_failed_run_has_its_trace, test_filters,
     test_killed_run_becomes_probably_dead, test_listed_runs_read_what_one_run_reads,
     test_metrics_as_numpy_arrays, test_order_by_a_field_no_run_has_names_the_nearest,
-    test_order_by_and_limit, test_record_fields, test_to_frame,
-    test_unknown_metric_suggests_the_nearest, test_unknown_run_id_suggests_existing_ids)
+    test_order_by_and_limit, test_a_limit_that_is_not_a_count_is_refused, test_record_fields,
+    test_to_frame, test_unknown_metric_suggests_the_nearest,
+    test_unknown_run_id_suggests_existing_ids)
 
 EXPT = str(Path(sys.executable).parent / "expt")
 

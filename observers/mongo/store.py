@@ -23,7 +23,8 @@ from expt.filters import (And, Compare, FilterError, Node, Not, evaluate, fields
                           metric_pipeline, mongo_condition, parse_filter, to_mongo)
 from expt.runref import MONGO, Location, RunId
 from expt.store import (LISTED_FIELDS, NotInRunError, RunList, RunNotFoundError, RunRecord,
-                        Store, StoreNotFoundError, order_keys, sort_key, sort_records)
+                        Store, StoreNotFoundError, check_limit, order_keys, sort_key,
+                        sort_records)
 
 from .ops import Names
 from .read import read_metric, read_output
@@ -286,6 +287,7 @@ class MongoStore(Store):
         """
         node = parse_filter(filter) if isinstance(filter, str) else filter
         order_by = order_keys(order_by)
+        check_limit(limit)
         query, exact = to_mongo(node, metric=_summary_condition)
         by_id = order_by in (["id"], ["+id"])
         if node is None or not any(c.metric for c in fields_of(node)):
