@@ -28,9 +28,9 @@ from .runref import FOLDER, Location, RunId, RunRef, parse_location, parse_runre
 ENTRY_POINT_GROUP = "expt.stores"
 __all__ = ["Store", "RunRecord", "RunList", "Series", "Metrics", "Artifacts", "open_store",
            "get_run", "records_by_ref", "sort_records", "check_limit", "sort_key", "backends",
-           "RunNotFoundError", "NotInRunError", "StoreNotFoundError", "PROBABLY_DEAD", "DEAD_AFTER_BEATS",
-           "DEAD_SLACK_SECONDS", "DEFAULT_BEAT_INTERVAL", "ENTRY_POINT_GROUP", "LISTED_FIELDS",
-           "as_datetime", "summarize", "utcnow"]
+           "RunNotFoundError", "NotInRunError", "StoreNotFoundError", "PROBABLY_DEAD",
+           "DEAD_AFTER_BEATS", "DEAD_SLACK_SECONDS", "DEFAULT_BEAT_INTERVAL", "ENTRY_POINT_GROUP",
+           "LISTED_FIELDS", "as_datetime", "summarize", "utcnow"]
 
 
 class StoreNotFoundError(UserInputError, FileNotFoundError):

@@ -1,6 +1,6 @@
 """The real SecantusDB MongoDB server of the tests and benchmarks (DESIGN.md section 6),
-started and stopped through ``scripts/mongo-server``; and a python with Sacred's
-MongoObserver to compare with. The session fixtures are in tests/conftest.py."""
+started and stopped through ``scripts/mongo-server``. The session fixtures are in
+tests/conftest.py."""
 from __future__ import annotations
 
 import socket
@@ -42,34 +42,6 @@ def stop_server(pid: int) -> None:
     log = _logs.pop(pid, None)
     if log is not None:
         log.unlink(missing_ok=True)
-
-
-def sacred_mongo_python() -> Path:
-    """A python with Sacred 0.8.7 and pymongo, to compare with Sacred's MongoObserver.
-
-    ``$SACRED_PYTHON``, else /tmp/sacred-venv when it has both, else a throwaway venv
-    ``bench/.cache/sacred-mongo-venv`` made once by bench/_sacred_venv.py plus pymongo.
-    """
-    import os
-
-    def ready(python) -> bool:
-        return Path(python).exists() and subprocess.run(
-            [str(python), "-c", "import sacred, pymongo"], capture_output=True).returncode == 0
-
-    for candidate in (os.environ.get("SACRED_PYTHON"), "/tmp/sacred-venv/bin/python"):
-        if candidate and ready(candidate):
-            return Path(os.path.abspath(candidate))  # not resolve(): keep the venv's symlink
-    bench = Path(__file__).resolve().parents[1] / "bench"
-    sys.path.insert(0, str(bench))
-    try:
-        from _sacred_venv import CACHE_DIR, ensure_sacred_venv
-    finally:
-        sys.path.remove(str(bench))
-    python = ensure_sacred_venv(CACHE_DIR / "sacred-mongo-venv")
-    if not ready(python):
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                        "pymongo>=4.6,<5"], check=True, stdout=subprocess.DEVNULL)
-    return python
 
 
 @dataclass

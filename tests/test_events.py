@@ -11,8 +11,7 @@ from expt.events import (
     accepted_arguments, check_observer,
 )
 from expt.testing import RecordingObserver
-
-SACRED_BASE = Path("/tmp/sacred-venv/lib/python3.11/site-packages/sacred/observers/base.py")
+from tests.sacred_python import sacred_source
 
 
 class SacredStyleBase:
@@ -69,10 +68,9 @@ def test_run_observer_has_sacreds_parameters():
         assert ours[:len(sacred)] == sacred, name
 
 
-@pytest.mark.skipif(not SACRED_BASE.exists(), reason="Sacred 0.8.7 is not installed in /tmp")
 def test_sacred_style_base_matches_installed_sacred():
     """The signatures used here are those of the installed Sacred 0.8.7 RunObserver."""
-    tree = ast.parse(SACRED_BASE.read_text())
+    tree = ast.parse(sacred_source("sacred.observers.base").read_text())
     cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "RunObserver")
     sacred = {f.name: [a.arg for a in f.args.args] for f in cls.body
               if isinstance(f, ast.FunctionDef)}

@@ -18,6 +18,7 @@ from expt.observer_options import ENTRY_POINT_GROUP, ObserverOption
 from observers.file_storage import (FileStorageObserver, FileStorageOption, RunDirExistsError,
                                     UnsafePathError)
 from observers.file_storage.metrics import MetricsFile
+from tests.sacred_python import sacred_python
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 600000)
 SOURCE_TEXT = "print('hello')\n"
@@ -643,9 +644,6 @@ def test_concurrent_processes_get_distinct_complete_runs(tmp_path):
 
 
 # ------------------------------------------------------------------- Sacred 0.8.7 compatibility
-SACRED_PYTHON = "/tmp/sacred-venv/bin/python"
-needs_sacred = pytest.mark.skipif(not os.path.exists(SACRED_PYTHON),
-                                  reason="Sacred 0.8.7 venv not installed at /tmp/sacred-venv")
 
 SCRIPT = textwrap.dedent('''
     import os
@@ -680,7 +678,7 @@ def sacred_run(tmp_path_factory):
     (work / "art.txt").write_text("art")
     (work / "res.txt").write_text("res")
     store = work / "sacred_runs"
-    proc = subprocess.run([SACRED_PYTHON, "tiny.py"], cwd=work, capture_output=True, text=True,
+    proc = subprocess.run([str(sacred_python()), "tiny.py"], cwd=work, capture_output=True, text=True,
                           env={**os.environ, "STORE": str(store), "PYTHONPATH": ""}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     return work, store
@@ -707,7 +705,6 @@ def replay_with_ours(work, sacred_store, store):
     return run_id
 
 
-@needs_sacred
 def test_same_files_and_keys_as_sacred(sacred_run, tmp_path):
     """Same file names and the same keys in run.json, config.json, metrics.json, info.json."""
     work, sacred_store = sacred_run
@@ -731,7 +728,6 @@ def test_same_files_and_keys_as_sacred(sacred_run, tmp_path):
         assert run[key] == sac[key], key
 
 
-@needs_sacred
 def test_stored_source_and_resource_paths_match_sacred(sacred_run, tmp_path):
     """Sources are [name, '_sources/<stem>_<md5><ext>'] and resources [file, stored path]."""
     work, sacred_store = sacred_run
@@ -945,7 +941,6 @@ def test_sigterm_records_interrupted(tmp_path):
 
 
 @needs_core
-@needs_sacred
 def test_real_expt_run_has_sacreds_files_and_keys(sacred_run, tmp_path):
     """The same experiment run with expt and with Sacred gives the same files and JSON keys."""
     import sys

@@ -5,7 +5,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.mongo_server import sacred_mongo_python
+from tests.sacred_python import sacred_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,11 +49,10 @@ def keys(doc: dict, *nested: str) -> dict:
 
 def test_runs_and_metrics_documents_match_sacred(mongo_server, mongo_client, tmp_path):
     """Top-level, experiment, host and meta keys of runs, and keys of metrics docs, are Sacred's."""
-    sacred_python = sacred_mongo_python()  # a throwaway venv, made on first use
     (tmp_path / "exp_small.py").write_text(EXPERIMENT)
     host_port = mongo_server.url.split("//")[1]
     for python, env, db in ((sys.executable, {"EXPT_JOURNAL_DIR": str(tmp_path / "j")}, "cmp_expt"),
-                            (str(sacred_python), {"USE_SACRED": "1"}, "cmp_sacred")):
+                            (str(sacred_python()), {"USE_SACRED": "1"}, "cmp_sacred")):
         res = subprocess.run([python, "exp_small.py", "-m", f"{host_port}:{db}", "with", "lr=0.2", "seed=5"],
                              cwd=tmp_path, capture_output=True, text=True,
                              env={**os.environ, "PYTHONPATH": str(ROOT), **env})
