@@ -313,15 +313,18 @@ def cmd_artifacts(args: argparse.Namespace) -> int:
             print(name)
         return 0
     if args.name is None:  # -o FOLDER alone: every artifact, keeping sub-folders
-        names = run.artifacts.names()
-        if not names:
+        wanted = {name: os.path.join(args.output, name) for name in run.artifacts.names()}
+        if not wanted:
             print(f"{run.ref} has no artifacts.")
-        for name in names:
-            dest = run.artifacts.download(name, os.path.join(args.output, name))
-            print(f"Saved {name} to {dest}")
-        return 0
-    dest = run.artifacts.download(args.name, args.output or ".")
-    print(f"Saved {args.name} to {dest}")
+    else:
+        run.artifacts.open(args.name).close()  # an unknown name fails before anything else
+        wanted = {args.name: run.artifacts.destination(args.name, args.output or ".")}
+    existing = [path for path in wanted.values() if os.path.exists(path)]
+    if existing and not args.force:  # every check before the first download
+        raise UserInputError(f"Not overwriting {', '.join(existing)}: pass --force, or -o to "
+                             "save elsewhere.")
+    for name, path in wanted.items():
+        print(f"Saved {name} to {run.artifacts.download(name, path)}")
     return 0
 
 
@@ -433,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="PATH",
                    help="file or folder to save NAME to; without NAME, the folder that receives "
                         "every artifact")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
     p.set_defaults(func=cmd_artifacts)
     p = sub.add_parser("logs", help="a run's captured output",
                        description="Print a run's captured output; --follow keeps printing "

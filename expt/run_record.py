@@ -187,13 +187,19 @@ class Artifacts:
         """The stored artifact as a binary file object (close it, or use ``with``)."""
         return self._record.store.open_artifact(self._record.id, name)
 
+    @staticmethod
+    def destination(name: str, path: str | os.PathLike) -> str:
+        """Where :meth:`download` puts artifact `name` when asked for `path`."""
+        dest = os.fspath(path)
+        if os.path.isdir(dest) or dest.endswith(("/", os.sep)):
+            dest = os.path.join(dest, os.path.basename(name.replace("\\", "/")))
+        return dest
+
     def download(self, name: str, path: str | os.PathLike) -> str:
         """Copy artifact `name` to `path` and return where it went. A folder (an existing one,
         or a path ending in '/') keeps the artifact's file name; missing folders are made. The
         file appears complete or not at all."""
-        dest = os.fspath(path)
-        if os.path.isdir(dest) or dest.endswith(("/", os.sep)):
-            dest = os.path.join(dest, os.path.basename(name.replace("\\", "/")))
+        dest = self.destination(name, path)
         os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
         partial = f"{dest}.part-{os.getpid()}"
         try:

@@ -284,6 +284,25 @@ def test_artifacts_download_into_new_folders(home, tmp_path):
     assert proc.stdout == "runs/3 has no artifacts.\n" and not (tmp_path / "none").exists()
 
 
+
+def test_artifacts_never_overwrite_a_file_without_force(home, tmp_path):
+    """A download onto an existing file is refused (exit 2, the file untouched) unless
+    --force; with -o DIR, nothing is downloaded while any of the files exists."""
+    mine = tmp_path / "model.txt"
+    mine.write_text("my own model")
+    proc = expt("artifacts", "runs/2", "model.txt", "-o", str(tmp_path), cwd=home)
+    assert proc.returncode == 2 and proc.stderr == (
+        f"expt artifacts: Not overwriting {mine}: pass --force, or -o to save elsewhere.\n")
+    assert mine.read_text() == "my own model"
+    assert expt("artifacts", "runs/2", "-o", str(tmp_path), cwd=home).returncode == 2
+    assert mine.read_text() == "my own model" and os.listdir(tmp_path) == ["model.txt"]
+    proc = expt("artifacts", "runs/2", "model.txt", "-o", str(tmp_path), "--force", cwd=home)
+    assert proc.returncode == 0 and mine.read_text() == "model of 40"
+    # an unknown name is reported as such, whatever files exist
+    proc = expt("artifacts", "runs/2", "nope.txt", "-o", str(mine), cwd=home)
+    assert proc.returncode == 2 and "has no artifact 'nope.txt'" in proc.stderr
+
+
 def test_logs(home):
     """logs prints the captured output."""
     assert expt("logs", "runs/1", cwd=home).stdout == "".join(f"step {i}\n" for i in range(5))
