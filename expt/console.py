@@ -31,11 +31,13 @@ from . import dotted
 from .errors import ExptError, UserInputError, did_you_mean, suggest
 from .filters import MISSING
 from .observer_options import entry_points
+from .redact import driver_error_text
 from .store import RunRecord, check_fields, open_store, records_by_ref
 
 COMMANDS_GROUP = "expt.commands"
 SPARKS = "▁▂▃▄▅▆▇█"
 MAX_CELL = 28
+DRIVER_MODULES = ("pymongo.", "gridfs.", "bson.")  # errors shown in one line, not a traceback
 
 
 # --------------------------------------------------------------------------------- formatting
@@ -480,6 +482,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"expt {args.command}: {error_text(e)}", file=sys.stderr)
         return 2 if isinstance(e, (UserInputError, ImportError, FileNotFoundError)) else 1
+    except Exception as e:  # the database driver's, e.g. a server that went away meanwhile
+        if args.debug or not type(e).__module__.startswith(DRIVER_MODULES):
+            raise
+        print(f"expt {args.command}: the database failed: {driver_error_text(e)}",
+              file=sys.stderr)
+        return 1
 
 
 def error_text(error: Exception) -> str:

@@ -59,6 +59,14 @@ def redact_url(text: str) -> str:
     return _pattern(_URL_CREDENTIALS).sub(_mask_userinfo, text)
 
 
+def driver_error_text(error: Exception) -> str:
+    """A database driver's error in one line for the user: its first reason without the
+    timeouts and topology dump pymongo appends, URL credentials masked:
+    '127.0.0.1:1: [Errno 111] Connection refused'."""
+    text = redact_url(str(error)).split(", Timeout:")[0].split(", full error:")[0]
+    return re.sub(r" \(configured timeouts:[^)]*\)", "", text)
+
+
 def is_secret_option(arg: str) -> bool:
     """True for an option name (without ``=value``) whose value should not be stored."""
     return bool(_pattern(_SECRET_OPTION, re.IGNORECASE).match(arg))

@@ -202,6 +202,35 @@ def test_refused_mongodb_login_is_one_line(home, mongo_server):
                                 "authSource.\n")
 
 
+
+def test_database_lost_meanwhile_is_one_line(home):
+    """A MongoDB server that stops while `logs --follow` reads a live run: exit 1 and one
+    line with the reason, not the driver's traceback."""
+    from datetime import timezone
+
+    import pymongo
+
+    from tests.mongo_server import free_port, start_server, stop_server
+
+    port = free_port()
+    pid = start_server(port)
+    try:
+        now = datetime.now(timezone.utc)
+        with pymongo.MongoClient(f"mongodb://127.0.0.1:{port}") as client:
+            client.lost.runs.insert_one({"_id": 1, "status": "RUNNING", "start_time": now,
+                                         "heartbeat": now, "captured_out": "epoch 1\n",
+                                         "experiment": {"name": "x"}, "config": {}})
+        url = f"mongodb://127.0.0.1:{port}/lost?serverSelectionTimeoutMS=500#1"
+        follow = subprocess.Popen([EXPT, "logs", url, "--follow"], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        assert follow.stdout.readline() == "epoch 1\n"
+    finally:
+        stop_server(pid)
+    out, err = follow.communicate(timeout=60)
+    assert follow.returncode == 1 and "Traceback" not in err
+    assert err.startswith("expt logs: the database failed: 127.0.0.1:") and err.count("\n") == 1
+
+
 def test_show(home):
     """show prints status, config with command-line entries starred, metrics, artifacts."""
     out = expt("show", "runs/2", cwd=home).stdout

@@ -1,7 +1,8 @@
 """Tests for expt.redact: credentials never survive into stored text."""
 import pytest
 
-from expt.redact import is_secret_option, redact_argv, redact_tree, redact_url
+from expt.redact import (driver_error_text, is_secret_option, redact_argv, redact_tree,
+                         redact_url)
 
 URL_CASES = [
     # (input, expected)
@@ -101,3 +102,13 @@ def test_is_secret_option(name, secret):
 def test_redact_tree(value, expected):
     """Every string inside nested dicts, lists and tuples loses its URL credentials."""
     assert redact_tree(value) == expected
+
+
+def test_driver_error_text_keeps_the_reason_only():
+    """pymongo's server-selection error shrinks to its reason, credentials masked."""
+    error = Exception("127.0.0.1:1: [Errno 111] Connection refused (configured timeouts: "
+                      "socketTimeoutMS: 20000.0ms), Timeout: 5.0s, Topology Description: <...>")
+    assert driver_error_text(error) == "127.0.0.1:1: [Errno 111] Connection refused"
+    assert driver_error_text(Exception("mongodb://u:pw@h/db: authentication failed, full "
+                                       "error: {'ok': 0.0}")) == \
+        "mongodb://***@h/db: authentication failed"

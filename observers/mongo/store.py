@@ -21,6 +21,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 from expt.errors import UserInputError, suggest
 from expt.filters import (And, Compare, FilterError, Node, Not, evaluate, fields_of,
                           metric_pipeline, mongo_condition, parse_filter, to_mongo)
+from expt.redact import driver_error_text
 from expt.runref import MONGO, Location, RunId
 from expt.store import (LISTED_FIELDS, NotInRunError, RunList, RunNotFoundError, RunRecord,
                         Store, StoreNotFoundError, check_limit, order_keys, sort_key,
@@ -37,13 +38,6 @@ SUMMARIES = "metric_summaries"  # {name, count, last, min, max} per metric, kept
 # what runs() fetches per run; the rest of a document (experiment, host, info, artifacts...,
 # often most of it) is read when first used (_Completion)
 LISTING = dict.fromkeys(LISTED_FIELDS + (SUMMARIES,), 1)
-
-
-def connection_failure(error: Exception) -> str:
-    """The first reason in a pymongo connection error, without its timeouts and topology dump:
-    '127.0.0.1:1: [Errno 111] Connection refused'."""
-    text = redact(str(error)).split(", Timeout:")[0]
-    return re.sub(r" \(configured timeouts:[^)]*\)", "", text)
 
 
 class MongoStore(Store):
@@ -85,7 +79,7 @@ class MongoStore(Store):
         except PyMongoError as e:
             self.close()
             raise StoreNotFoundError(f"Cannot reach MongoDB at {self.url}: "
-                                     f"{connection_failure(e)}. Is the server running?") from None
+                                     f"{redact(driver_error_text(e))}. Is the server running?") from None
         if existing is not None and target.db_name not in existing:
             self.close()
             user_dbs = [d for d in existing if d not in ("admin", "config", "local")]
