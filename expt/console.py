@@ -37,6 +37,7 @@ from .store import RunRecord, check_fields, open_store, records_by_ref
 COMMANDS_GROUP = "expt.commands"
 SPARKS = "▁▂▃▄▅▆▇█"
 MAX_CELL = 28
+PROGRESS_BYTES = 16 << 20  # downloads this big show a progress bar on a terminal
 DRIVER_MODULES = ("pymongo.", "gridfs.", "bson.")  # errors shown in one line, not a traceback
 
 
@@ -326,8 +327,36 @@ def cmd_artifacts(args: argparse.Namespace) -> int:
         raise UserInputError(f"Not overwriting {', '.join(existing)}: pass --force, or -o to "
                              "save elsewhere.")
     for name, path in wanted.items():
-        print(f"Saved {name} to {run.artifacts.download(name, path)}")
+        with ProgressBar(name) as bar:
+            dest = run.artifacts.download(name, path, progress=bar.update)
+        print(f"Saved {name} to {dest}")
     return 0
+
+
+class ProgressBar:
+    """A tqdm bar on stderr for a download of `PROGRESS_BYTES` or more, when stderr is a
+    terminal and tqdm is installed; else nothing."""
+
+    def __init__(self, name: str):
+        self.name, self.bar = name, None
+
+    def update(self, copied: int, size: int) -> None:
+        if self.bar is None and size >= PROGRESS_BYTES and sys.stderr.isatty():
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=size, desc=self.name, unit="B", unit_scale=True,
+                            unit_divisor=1024, file=sys.stderr, leave=False)
+        if self.bar is not None:
+            self.bar.update(copied - self.bar.n)
+
+    def __enter__(self) -> "ProgressBar":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def cmd_logs(args: argparse.Namespace) -> int:

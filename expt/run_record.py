@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 from datetime import datetime, timedelta, timezone
 from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
@@ -195,16 +194,26 @@ class Artifacts:
             dest = os.path.join(dest, os.path.basename(name.replace("\\", "/")))
         return dest
 
-    def download(self, name: str, path: str | os.PathLike) -> str:
+    def download(self, name: str, path: str | os.PathLike,
+                 progress: Callable[[int, int], None] | None = None) -> str:
         """Copy artifact `name` to `path` and return where it went. A folder (an existing one,
         or a path ending in '/') keeps the artifact's file name; missing folders are made. The
-        file appears complete or not at all."""
+        file appears complete or not at all. `progress(copied, size)` is called after each
+        block (1 MiB), for progress bars."""
         dest = self.destination(name, path)
         os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
         partial = f"{dest}.part-{os.getpid()}"
         try:
             with self.open(name) as src, open(partial, "wb") as out:
-                shutil.copyfileobj(src, out, 1 << 20)
+                src.seek(0, os.SEEK_END)
+                size = src.tell()
+                src.seek(0)
+                copied = 0
+                while block := src.read(1 << 20):
+                    out.write(block)
+                    copied += len(block)
+                    if progress is not None:
+                        progress(copied, size)
             os.replace(partial, dest)
         except OSError as e:
             if e.filename != partial:

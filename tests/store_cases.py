@@ -134,13 +134,15 @@ def test_order_by_a_field_no_run_has_names_the_nearest(store):
 
 
 def test_artifacts_list_open_download(store, tmp_path):
-    """Artifacts are listed, opened as binary files and downloaded."""
+    """Artifacts are listed, opened as binary files and downloaded (reporting progress)."""
     arts = store.get(2).artifacts
     assert arts.names() == ["model.txt"]
     with arts.open("model.txt") as f:
         assert f.read() == b"model of 40"
-    dest = arts.download("model.txt", tmp_path)
+    steps = []
+    dest = arts.download("model.txt", tmp_path, progress=lambda *step: steps.append(step))
     assert Path(dest).read_bytes() == b"model of 40" and Path(dest).parent == tmp_path
+    assert steps == [(11, 11)]  # (copied, size) after each block
     with pytest.raises(NotInRunError, match="Did you mean 'model.txt'"):
         arts.open("modle.txt")
 

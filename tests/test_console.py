@@ -332,6 +332,40 @@ def test_artifacts_never_overwrite_a_file_without_force(home, tmp_path):
     assert proc.returncode == 2 and "has no artifact 'nope.txt'" in proc.stderr
 
 
+
+def test_big_downloads_show_a_progress_bar_on_a_terminal(tmp_path):
+    """An artifact of 16 MiB or more downloads with a progress bar on stderr when stderr is a
+    terminal (a pseudo-terminal here); piped, stderr stays empty."""
+    import fcntl
+    import struct
+    import termios
+
+    (tmp_path / "big.py").write_text(
+        "from expt import Experiment\nex = Experiment('big')\n@ex.automain\ndef main(_run):\n"
+        "    open('big.bin', 'wb').write(b'x' * (17 << 20))\n    _run.add_artifact('big.bin')\n")
+    subprocess.run([sys.executable, "big.py", "-F", "runs"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=60)
+    terminal, stderr = os.openpty()
+    fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    proc = subprocess.run([EXPT, "artifacts", "runs/1", "big.bin", "-o", "out.bin"],
+                          cwd=tmp_path, stdout=subprocess.PIPE, stderr=stderr, timeout=60)
+    os.close(stderr)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 1 << 16)
+        except OSError:  # EIO: the other end is closed and everything was read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(terminal)
+    assert proc.returncode == 0 and (tmp_path / "out.bin").stat().st_size == 17 << 20
+    assert b"big.bin:" in shown and b"17.0M" in shown
+    piped = expt("artifacts", "runs/1", "big.bin", "-o", "again.bin", cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""
+
+
 def test_logs(home):
     """logs prints the captured output."""
     assert expt("logs", "runs/1", cwd=home).stdout == "".join(f"step {i}\n" for i in range(5))
