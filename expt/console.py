@@ -461,7 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_compare)
     p = sub.add_parser("artifacts", help="list or download a run's artifacts",
                        description="List a run's artifacts, or download NAME (or all of them "
-                                   "with -o FOLDER).")
+                                   "with -o FOLDER); existing files are kept unless --force. "
+                                   "Big downloads show a progress bar on a terminal.")
     p.add_argument("run")
     p.add_argument("name", nargs="?")
     p.add_argument("-o", "--output", metavar="PATH",
