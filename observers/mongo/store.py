@@ -78,8 +78,9 @@ class MongoStore(Store):
             existing = None  # a user without listDatabases rights: trust the name
         except PyMongoError as e:
             self.close()
-            raise StoreNotFoundError(f"Cannot reach MongoDB at {self.url}: "
-                                     f"{redact(driver_error_text(e))}. Is the server running?") from None
+            reason = redact(driver_error_text(e))
+            raise StoreNotFoundError(f"Cannot reach MongoDB at {self.url}: {reason}. Is the "
+                                     "server running?") from None
         if existing is not None and target.db_name not in existing:
             self.close()
             user_dbs = [d for d in existing if d not in ("admin", "config", "local")]

@@ -678,8 +678,9 @@ def sacred_run(tmp_path_factory):
     (work / "art.txt").write_text("art")
     (work / "res.txt").write_text("res")
     store = work / "sacred_runs"
-    proc = subprocess.run([str(sacred_python()), "tiny.py"], cwd=work, capture_output=True, text=True,
-                          env={**os.environ, "STORE": str(store), "PYTHONPATH": ""}, timeout=120)
+    proc = subprocess.run([str(sacred_python()), "tiny.py"], cwd=work, capture_output=True,
+                          text=True, timeout=120,
+                          env={**os.environ, "STORE": str(store), "PYTHONPATH": ""})
     assert proc.returncode == 0, proc.stderr
     return work, store
 
