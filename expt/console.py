@@ -32,7 +32,8 @@ from .errors import ExptError, UserInputError, did_you_mean, suggest
 from .filters import MISSING
 from .observer_options import entry_points
 from .redact import driver_error_text
-from .store import RunRecord, check_fields, open_store, records_by_ref
+from .store import (BrokenRunError, RunRecord, check_fields, open_store, records_by_ref,
+                    skip)
 
 COMMANDS_GROUP = "expt.commands"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -138,8 +139,15 @@ def default_columns(rows: list[dict]) -> list[str]:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     store = open_store(args.location)
-    records = store.runs(" ".join(args.filter) or None, order_by=args.sort, limit=args.limit)
-    rows = [r.row() for r in records]
+    listed = store.runs(" ".join(args.filter) or None, order_by=args.sort, limit=args.limit)
+    records, rows = [], []
+    for record in listed:
+        try:
+            rows.append(record.row())
+        except BrokenRunError as e:  # its config.json or metrics.json, say
+            skip(e)
+        else:
+            records.append(record)
     if args.columns:
         columns = [c.strip() for c in args.columns.split(",") if c.strip()]
         rows = [{c: column_value(record, row, c) for c in columns}

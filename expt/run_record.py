@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 from typing import IO, Any, Callable, Iterator, Mapping, Sequence
 
 from . import dotted
-from .errors import UserInputError, did_you_mean, suggest
+from .errors import ExptError, UserInputError, did_you_mean, suggest
 from .filters import MISSING
 from .runref import RunId, RunRef
 
@@ -43,6 +43,11 @@ class RunNotFoundError(UserInputError, KeyError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+class BrokenRunError(ExptError):
+    """A stored run that cannot be read (a file that is not valid JSON, say); listings skip
+    such runs with a warning instead of failing."""
 
 
 class NotInRunError(UserInputError, KeyError):

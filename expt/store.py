@@ -11,6 +11,7 @@ checking the fetched runs with :func:`expt.filters.evaluate` when the query is n
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from typing import IO, Any, Iterable, Iterator, Sequence
 
@@ -20,17 +21,17 @@ from .filters import (MISSING, SIMPLE_FIELDS, FilterError, Node, check_field_nam
                       fields_of, parse_filter)
 from .observer_options import entry_points
 from .run_record import (DEAD_AFTER_BEATS, DEAD_SLACK_SECONDS, DEFAULT_BEAT_INTERVAL,
-                         LISTED_FIELDS, PROBABLY_DEAD, Artifacts, Metrics, NotInRunError,
-                         RunList, RunNotFoundError, RunRecord, Series, as_datetime, summarize,
-                         utcnow)
+                         LISTED_FIELDS, PROBABLY_DEAD, Artifacts, BrokenRunError, Metrics,
+                         NotInRunError, RunList, RunNotFoundError, RunRecord, Series,
+                         as_datetime, summarize, utcnow)
 from .runref import FOLDER, Location, RunId, RunRef, parse_location, parse_runref
 
 ENTRY_POINT_GROUP = "expt.stores"
 __all__ = ["Store", "RunRecord", "RunList", "Series", "Metrics", "Artifacts", "open_store",
            "get_run", "records_by_ref", "sort_records", "check_limit", "sort_key", "backends",
-           "RunNotFoundError", "NotInRunError", "StoreNotFoundError", "PROBABLY_DEAD",
-           "DEAD_AFTER_BEATS", "DEAD_SLACK_SECONDS", "DEFAULT_BEAT_INTERVAL", "ENTRY_POINT_GROUP",
-           "LISTED_FIELDS", "as_datetime", "summarize", "utcnow"]
+           "RunNotFoundError", "NotInRunError", "BrokenRunError", "StoreNotFoundError",
+           "PROBABLY_DEAD", "DEAD_AFTER_BEATS", "DEAD_SLACK_SECONDS", "DEFAULT_BEAT_INTERVAL",
+           "ENTRY_POINT_GROUP", "LISTED_FIELDS", "as_datetime", "summarize", "utcnow"]
 
 
 class StoreNotFoundError(UserInputError, FileNotFoundError):
@@ -120,6 +121,8 @@ class Store:
                 yield self.get(run_id)
             except RunNotFoundError:  # deleted meanwhile
                 continue
+            except BrokenRunError as e:
+                skip(e)
 
     def runs(self, filter: str | Node | None = None, *, order_by: str | Sequence[str] | None = None,
              limit: int | None = None) -> RunList:
@@ -132,16 +135,23 @@ class Store:
         matched = []
         compares = fields_of(node)
         for record in self.records():
-            if compares:
+            try:
                 for c in compares:
                     if c.field not in seen and record.lookup(c.field) is not MISSING:
                         seen.add(c.field)
-            if evaluate(node, record.lookup):
-                matched.append(record)
+                if evaluate(node, record.lookup):
+                    matched.append(record)
+            except BrokenRunError as e:  # its config.json or metrics.json, say
+                skip(e)
         if not matched and compares:  # nothing matched: maybe a misspelt field
             check_fields_exist(filter if isinstance(filter, str) else "", compares, seen,
                                self.records)
         return sort_records(matched, order_by, limit)
+
+
+def skip(error: BrokenRunError) -> None:
+    """Warn about a run left out of a listing: one unreadable run must not hide the others."""
+    logging.getLogger("expt").warning("Skipped an unreadable run: %s", error)
 
 
 def check_fields_exist(text: str, compares: Sequence, seen: set[str], records) -> None:
@@ -167,6 +177,9 @@ def record_fields(record: RunRecord) -> set[str]:
 def check_fields(fields: Sequence[str], records: Sequence[RunRecord], what: str) -> None:
     """UserInputError for a field (a sort key, a table column) that is not written as a field
     or that no record has (a likely typo), naming the nearest fields the records have."""
+    fields = [f for f in fields if f not in SIMPLE_FIELDS]  # id, status...: every run has them
+    if not fields:  # the usual sort by id: no run needs reading
+        return
     sample = records[:200]
     names = set().union(*(r.row() for r in sample), *map(record_fields, sample))
     for field in fields:

@@ -113,6 +113,24 @@ def test_ls_columns_take_any_filter_field(own_home):
     assert [d["tags"] for d in data] == [[], [], ["best"], []]
 
 
+
+def test_ls_skips_unreadable_runs_and_says_so(own_home):
+    """A run whose files are not valid JSON is left out of the table with one line on
+    stderr each; the listing goes on (exit 0), and show names the broken file (exit 1)."""
+    (own_home / "runs" / "2" / "run.json").write_text("{")
+    (own_home / "runs" / "3" / "metrics.json").write_text("[1,")
+    proc = expt("ls", "runs", cwd=own_home)
+    assert proc.returncode == 0 and [r[0] for r in table_rows(proc.stdout)] == ["id", "1", "4"]
+    assert [line.split(": ")[1] for line in proc.stderr.splitlines()] == [
+        f"{own_home / 'runs' / '2' / 'run.json'} is not valid JSON (Expecting property name "
+        "enclosed in double quotes", f"{own_home / 'runs' / '3' / 'metrics.json'} is not "
+        "valid JSON (Expecting value"]
+    assert all(line.startswith("Skipped an unreadable run: ") for line in proc.stderr.splitlines())
+    proc = expt("show", "runs/2", cwd=own_home)
+    assert proc.returncode == 1 and proc.stderr.startswith("expt show: ") and \
+        proc.stderr.count("\n") == 1 and "run.json is not valid JSON" in proc.stderr
+
+
 def test_ls_table_is_whole_when_piped(home):
     """Piped into a file or another program (no terminal, no $COLUMNS), nothing is cut."""
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}

@@ -10,8 +10,8 @@ import pytest
 
 import expt
 from expt.filters import FilterError
-from expt.store import (NotInRunError, RunNotFoundError, StoreNotFoundError, open_store,
-                        summarize)
+from expt.store import (BrokenRunError, NotInRunError, RunNotFoundError, StoreNotFoundError,
+                        open_store, summarize)
 from observers.file_storage import UnsafePathError
 from observers.file_storage.store import FolderStore
 
@@ -144,6 +144,34 @@ def test_delete_removes_the_run_and_keeps_shared_sources(own_store):
     with pytest.raises(RunNotFoundError):
         own_store.get(2)
     assert "Experiment" in own_store.get(1).read_source("train.py")
+
+
+
+def test_unreadable_runs_are_skipped_with_a_warning(own_store, caplog):
+    """A run.json or config.json that is not valid JSON (a full disk, a hand edit): listings
+    leave that run out and say so; opening it names the file; the other runs are listed."""
+    root = Path(own_store.root)
+    (root / "2" / "run.json").write_text('{"status": "COMPL')
+    (root / "3" / "config.json").write_text("{bad")
+    assert [r.id for r in own_store.runs()] == [1, 3, 4]  # config.json is read when used
+    assert [r.id for r in own_store.runs("config.num_leaves>=0")] == [1, 4]
+    skipped = [r.getMessage() for r in caplog.records if r.name == "expt"]
+    assert skipped[-2:] == [
+        f"Skipped an unreadable run: {root / '2' / 'run.json'} is not valid JSON (Unterminated "
+        "string starting at: line 1 column 12 (char 11)).",
+        f"Skipped an unreadable run: {root / '3' / 'config.json'} is not valid JSON (Expecting "
+        "property name enclosed in double quotes: line 1 column 2 (char 1))."]
+    with pytest.raises(BrokenRunError, match=r"2/run.json is not valid JSON"):
+        own_store.get(2)
+
+
+def test_a_folder_without_run_json_is_not_suggested_as_itself(own_store):
+    """A run folder with no run.json yet (a run starting, a stray folder) is no run; the
+    error does not suggest the same id."""
+    (Path(own_store.root) / "7").mkdir()
+    with pytest.raises(RunNotFoundError) as info:
+        own_store.get(7)
+    assert info.value.suggestions == [] and [r.id for r in own_store.runs()] == [1, 2, 3, 4]
 
 
 def test_get_run_by_reference(store_dir, monkeypatch):

@@ -16,17 +16,22 @@ from typing import IO, Any, Sequence
 from expt.errors import suggest
 from expt.runref import FOLDER, Location, RunId, run_id_from_text
 from expt.serialize import to_json_safe, write_text_atomic
-from expt.store import RunNotFoundError, NotInRunError, Store, StoreNotFoundError, summarize
+from expt.store import (BrokenRunError, NotInRunError, RunNotFoundError, Store,
+                        StoreNotFoundError, summarize)
 
 from .paths import UnsafePathError, check_inside, run_dir_name, safe_relative_name
 
 
 def _read_json(path: str, default: Any = None) -> Any:
+    """The JSON value in file `path`, `default` when there is no such file; BrokenRunError
+    naming the file when it is not valid JSON."""
     try:
         with open(path, "rb") as f:
             return json.loads(f.read())
     except FileNotFoundError:
         return default
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise BrokenRunError(f"{path} is not valid JSON ({e}).") from None
 
 
 class FolderStore(Store):
@@ -82,8 +87,8 @@ class FolderStore(Store):
     def load_run(self, run_id: RunId) -> dict:
         doc = _read_json(self._file(run_id, "run.json"))
         if not isinstance(doc, dict):
-            raise RunNotFoundError(self.location.target, run_id,
-                                   suggest(str(run_id), [str(i) for i in self.run_ids()]))
+            others = [str(i) for i in self.run_ids() if i != run_id]  # e.g. a folder, no run.json
+            raise RunNotFoundError(self.location.target, run_id, suggest(str(run_id), others))
         return doc
 
     def load_config(self, run_id: RunId) -> dict:
