@@ -33,7 +33,7 @@ from .filters import MISSING
 from .observer_options import entry_points
 from .redact import driver_error_text
 from .store import (BrokenRunError, RunRecord, check_fields, open_store, records_by_ref,
-                    skip)
+                    warn_skipped)
 
 COMMANDS_GROUP = "expt.commands"
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -145,7 +145,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         try:
             rows.append(record.row())
         except BrokenRunError as e:  # its config.json or metrics.json, say
-            skip(e)
+            warn_skipped(e)
         else:
             records.append(record)
     if args.columns:

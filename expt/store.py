@@ -122,7 +122,7 @@ class Store:
             except RunNotFoundError:  # deleted meanwhile
                 continue
             except BrokenRunError as e:
-                skip(e)
+                warn_skipped(e)
 
     def runs(self, filter: str | Node | None = None, *, order_by: str | Sequence[str] | None = None,
              limit: int | None = None) -> RunList:
@@ -142,14 +142,14 @@ class Store:
                 if evaluate(node, record.lookup):
                     matched.append(record)
             except BrokenRunError as e:  # its config.json or metrics.json, say
-                skip(e)
+                warn_skipped(e)
         if not matched and compares:  # nothing matched: maybe a misspelt field
             check_fields_exist(filter if isinstance(filter, str) else "", compares, seen,
                                self.records)
         return sort_records(matched, order_by, limit)
 
 
-def skip(error: BrokenRunError) -> None:
+def warn_skipped(error: BrokenRunError) -> None:
     """Warn about a run left out of a listing: one unreadable run must not hide the others."""
     logging.getLogger("expt").warning("Skipped an unreadable run: %s", error)
 
